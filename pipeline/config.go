@@ -1,0 +1,207 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults of the run configuration.
+const (
+	DefaultOutputRoot       = "./winnow-out"
+	DefaultBatchSize        = 256       // documents per batch
+	DefaultBatchBytes       = 4 << 20   // text bytes per batch
+	DefaultShardMaxBytes    = 512 << 20 // bytes of one Parquet shard, compressed
+	DefaultRowGroupMaxBytes = 64 << 20  // bytes of one row group, before compression
+	DefaultZstdLevel        = 3
+)
+
+// DefaultStages is the stage chain of a config that lists none. Language
+// identification runs before the quality filter because quality rules are
+// per language, and deduplication runs last so its index only holds
+// documents that are kept.
+var DefaultStages = []string{"normalize", "langid", "gopher_quality", "pii", "exact_dedup"}
+
+// Config is a run's YAML configuration. Every field has a default, so an
+// empty file is a valid config.
+type Config struct {
+	Input   InputConfig   `yaml:"input"`
+	Stages  []StageConfig `yaml:"stages"`  // default DefaultStages
+	Output  OutputConfig  `yaml:"output"`  //
+	Workers int           `yaml:"workers"` // workers per concurrent stage; default 0 means the number of CPUs
+}
+
+// InputConfig says what to read and how to map its fields.
+type InputConfig struct {
+	// Paths are files, folders (read recursively) or glob patterns; the
+	// command line's INPUT arguments replace them.
+	Paths []string `yaml:"paths"`
+	// Format is auto (default: by file name), jsonl, parquet or wet.
+	Format string `yaml:"format"`
+	// Fields maps document columns to record fields.
+	Fields FieldMap `yaml:"fields"`
+	// BatchSize is the maximum documents per batch (default 256).
+	BatchSize int `yaml:"batch_size"`
+	// BatchBytes is the maximum text bytes per batch (default 4 MiB); a
+	// batch always holds at least one document.
+	BatchBytes int `yaml:"batch_bytes"`
+}
+
+// FieldMap names the record field of each document column, as a dotted path
+// into nested objects ("metadata.url"). An empty entry tries the layouts of
+// Dolma, C4, RedPajama and datatrove in turn.
+type FieldMap struct {
+	ID     string `yaml:"id"`
+	Text   string `yaml:"text"`
+	URL    string `yaml:"url"`
+	Source string `yaml:"source"`
+}
+
+// OutputConfig says where and how shards are written.
+type OutputConfig struct {
+	// Root is the dataset root (default ./winnow-out); -o replaces it.
+	Root string `yaml:"root"`
+	// ShardMaxBytes caps a shard's file size (default 512 MiB); a shard is
+	// closed at the first row group that reaches it.
+	ShardMaxBytes int64 `yaml:"shard_max_bytes"`
+	// RowGroupMaxBytes caps a row group's uncompressed size (default 64 MiB).
+	RowGroupMaxBytes int64 `yaml:"row_group_max_bytes"`
+	// ZstdLevel is the zstd level of the shards, 1 to 22 (default 3).
+	ZstdLevel int `yaml:"zstd_level"`
+}
+
+// StageConfig is one entry of the stage list: a stage name, written either
+// as a bare string or as a one-key mapping from the name to its options.
+type StageConfig struct {
+	Name    string
+	Options *yaml.Node
+}
+
+// UnmarshalYAML accepts `- normalize` and `- langid: {max_chars: 2000}`.
+func (s *StageConfig) UnmarshalYAML(node *yaml.Node) error {
+	switch node.Kind {
+	case yaml.ScalarNode:
+		s.Name = node.Value
+		return nil
+	case yaml.MappingNode:
+		if len(node.Content) != 2 {
+			return fmt.Errorf("line %d: a stage entry is a name or a mapping with one key, the stage name", node.Line)
+		}
+		s.Name = node.Content[0].Value
+		s.Options = node.Content[1]
+		return nil
+	}
+	return fmt.Errorf("line %d: a stage entry is a name or a mapping with one key, the stage name", node.Line)
+}
+
+// MarshalYAML writes the entry back in the form UnmarshalYAML reads.
+func (s StageConfig) MarshalYAML() (any, error) {
+	if s.Options == nil || s.Options.Kind == 0 {
+		return s.Name, nil
+	}
+	return map[string]*yaml.Node{s.Name: s.Options}, nil
+}
+
+// LoadConfig reads a config file, rejecting unknown fields, and applies the
+// defaults.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return ParseConfig(raw)
+}
+
+// ParseConfig parses a YAML config, rejecting unknown fields, and applies
+// the defaults. It does not validate; call Validate after applying the
+// command line.
+func ParseConfig(raw []byte) (*Config, error) {
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && err.Error() != "EOF" {
+		return nil, fmt.Errorf("parsing config: %w", err)
+	}
+	cfg.ApplyDefaults()
+	return cfg, nil
+}
+
+// ApplyDefaults fills every unset field with its default.
+func (c *Config) ApplyDefaults() {
+	if c.Input.Format == "" {
+		c.Input.Format = "auto"
+	}
+	if c.Input.BatchSize == 0 {
+		c.Input.BatchSize = DefaultBatchSize
+	}
+	if c.Input.BatchBytes == 0 {
+		c.Input.BatchBytes = DefaultBatchBytes
+	}
+	if len(c.Stages) == 0 {
+		for _, name := range DefaultStages {
+			c.Stages = append(c.Stages, StageConfig{Name: name})
+		}
+	}
+	if c.Output.Root == "" {
+		c.Output.Root = DefaultOutputRoot
+	}
+	if c.Output.ShardMaxBytes == 0 {
+		c.Output.ShardMaxBytes = DefaultShardMaxBytes
+	}
+	if c.Output.RowGroupMaxBytes == 0 {
+		c.Output.RowGroupMaxBytes = DefaultRowGroupMaxBytes
+	}
+	if c.Output.ZstdLevel == 0 {
+		c.Output.ZstdLevel = DefaultZstdLevel
+	}
+}
+
+// Validate checks every field and returns an error naming the first bad
+// field and its value. Stage options are checked when the stages are built.
+func (c *Config) Validate() error {
+	switch c.Input.Format {
+	case "auto", "jsonl", "parquet", "wet":
+	default:
+		return fmt.Errorf("config: input.format: invalid value %q: use auto, jsonl, parquet or wet", c.Input.Format)
+	}
+	if c.Input.BatchSize < 1 {
+		return fmt.Errorf("config: input.batch_size: invalid value %d: must be at least 1", c.Input.BatchSize)
+	}
+	if c.Input.BatchBytes < 1 {
+		return fmt.Errorf("config: input.batch_bytes: invalid value %d: must be at least 1", c.Input.BatchBytes)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("config: workers: invalid value %d: must be 0 (one per CPU) or more", c.Workers)
+	}
+	if c.Output.ShardMaxBytes < 1<<10 {
+		return fmt.Errorf("config: output.shard_max_bytes: invalid value %d: must be at least 1024", c.Output.ShardMaxBytes)
+	}
+	if c.Output.RowGroupMaxBytes < 1<<10 {
+		return fmt.Errorf("config: output.row_group_max_bytes: invalid value %d: must be at least 1024", c.Output.RowGroupMaxBytes)
+	}
+	if c.Output.ZstdLevel < 1 || c.Output.ZstdLevel > 22 {
+		return fmt.Errorf("config: output.zstd_level: invalid value %d: must be 1 to 22", c.Output.ZstdLevel)
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Stages {
+		if _, ok := Lookup(s.Name); !ok {
+			return fmt.Errorf("config: stages[%d]: unknown stage %q; `winnow stages` lists them: %s", i, s.Name, strings.Join(stageNames(), ", "))
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("config: stages[%d]: stage %q is listed twice", i, s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return nil
+}
+
+func stageNames() []string {
+	var names []string
+	for _, s := range Specs() {
+		names = append(names, s.Name)
+	}
+	return names
+}

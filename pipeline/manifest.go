@@ -1,0 +1,90 @@
+package pipeline
+
+import "time"
+
+// ManifestFormat is the version of the manifest layout written by this code.
+const ManifestFormat = 1
+
+// Manifest describes one committed version of a dataset. A version is a
+// full snapshot: Shards lists every shard a reader needs, with paths
+// relative to the dataset root. The file versions/<ID>.json holds it.
+type Manifest struct {
+	Format     int               `json:"format"`
+	ID         string            `json:"id"` // content hash of the manifest written with an empty ID
+	Tag        string            `json:"tag,omitempty"`
+	Parent     string            `json:"parent,omitempty"` // previous latest version, empty for the first
+	Message    string            `json:"message,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	Winnow     BuildInfo         `json:"winnow"`
+	Config     any               `json:"config"`      // the resolved config, defaults applied
+	ConfigHash string            `json:"config_hash"` // sha256 of the resolved config's canonical JSON
+	Inputs     []InputRecord     `json:"inputs"`
+	Shards     []ShardRecord     `json:"shards"`
+	Stages     []StageRecord     `json:"stages"`    // in dataflow order, source first and sink last
+	Totals     Totals            `json:"totals"`    // kept documents
+	Languages  map[string]Totals `json:"languages"` // kept documents by lang
+	Sources    map[string]Totals `json:"sources"`   // kept documents by source
+}
+
+// BuildInfo identifies the winnow build that wrote a manifest.
+type BuildInfo struct {
+	Version  string `json:"version"`
+	Revision string `json:"revision,omitempty"` // VCS revision, when the build recorded one
+}
+
+// InputRecord is one input of a run and how much of it was consumed.
+type InputRecord struct {
+	URI       string `json:"uri"`        // as resolved from the run's inputs
+	Format    string `json:"format"`     // jsonl, parquet or wet
+	Size      int64  `json:"size"`       // bytes of the file
+	SHA256    string `json:"sha256"`     // of the file's bytes
+	Records   int64  `json:"records"`    // records read, malformed ones included
+	BytesRead int64  `json:"bytes_read"` // decoded bytes consumed
+	Complete  bool   `json:"complete"`   // false when the file ended early, e.g. truncated
+	Error     string `json:"error,omitempty"`
+}
+
+// ShardRecord is one Parquet shard of a version.
+type ShardRecord struct {
+	Path      string `json:"path"` // relative to the dataset root, e.g. shards/<sha256>.parquet
+	Rows      int64  `json:"rows"`
+	Bytes     int64  `json:"bytes"`
+	SHA256    string `json:"sha256"`
+	RowGroups int    `json:"row_groups"`
+}
+
+// StageRecord is what one stage did in the run that made a version.
+type StageRecord struct {
+	Name     string           `json:"name"`
+	DocsIn   int64            `json:"docs_in"`
+	DocsOut  int64            `json:"docs_out"`
+	BytesIn  int64            `json:"bytes_in"`
+	BytesOut int64            `json:"bytes_out"`
+	Dropped  map[string]int64 `json:"dropped,omitempty"` // by reason code
+	Events   map[string]int64 `json:"events,omitempty"`  // counted events that are not drops
+}
+
+// Totals counts documents, text bytes and tokens.
+type Totals struct {
+	Docs   int64 `json:"docs"`
+	Bytes  int64 `json:"bytes"`
+	Tokens int64 `json:"tokens"`
+}
+
+// StageRecords turns run metrics into manifest records.
+func (ms *Metrics) StageRecords() []StageRecord {
+	out := make([]StageRecord, 0, len(ms.Stages))
+	for _, m := range ms.Stages {
+		r := StageRecord{
+			Name:     m.Name,
+			DocsIn:   m.DocsIn.Load(),
+			DocsOut:  m.DocsOut.Load(),
+			BytesIn:  m.BytesIn.Load(),
+			BytesOut: m.BytesOut.Load(),
+			Dropped:  m.Drops(),
+			Events:   m.Events(),
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+)
+
+// Stage transforms or filters batches. Process may drop rows (Batch.Drop),
+// replace columns (Batch.SetColumn, Batch.MapStrings) and count events on
+// its Env, and must not keep the batch after it returns. A stage whose Spec
+// says Concurrent may have Process called from several goroutines at once,
+// on different batches; the engine then restores batch order behind it.
+// Other stages see batches one at a time, in Seq order.
+type Stage interface {
+	Process(ctx context.Context, b *Batch) error
+}
+
+// Closer is implemented by stages that hold resources or state to flush
+// when the run ends. Close is called once, after the last Process call.
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
+// Source produces batches. Run calls emit for each batch, with Seq numbers
+// 0, 1, 2, ... in input order, and returns when the input is exhausted, ctx
+// is done, or emit returns an error (which Run returns).
+type Source interface {
+	Run(ctx context.Context, emit func(*Batch) error) error
+}
+
+// Sink consumes the alive rows of each batch, in Seq order.
+type Sink interface {
+	Write(ctx context.Context, b *Batch) error
+	// Close flushes what is buffered. It is called once, after the last
+	// Write, and only when the run succeeded.
+	Close(ctx context.Context) error
+}
+
+// Env is what the engine gives a component when it is built: a logger with
+// the component's name, and counters for events that are not drops.
+type Env struct {
+	Logger *slog.Logger
+	Events *Counters
+}
+
+// NewEnv returns an Env for the component called name.
+func NewEnv(logger *slog.Logger, name string) Env {
+	return Env{Logger: logger.With("stage", name), Events: NewCounters()}
+}
+
+// Counters is a set of named counts, safe for concurrent use. Names are
+// snake_case reason codes such as "invalid_utf8_repaired".
+type Counters struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+// NewCounters returns an empty set.
+func NewCounters() *Counters { return &Counters{m: map[string]int64{}} }
+
+// Add adds n to the count of name.
+func (c *Counters) Add(name string, n int64) {
+	if c == nil || n == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.m[name] += n
+	c.mu.Unlock()
+}
+
+// Snapshot returns a copy of the counts.
+func (c *Counters) Snapshot() map[string]int64 {
+	if c == nil {
+		return map[string]int64{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.m))
+	for k, v := range c.m {
+		out[k] = v
+	}
+	return out
+}
+
+// SortedKeys returns the keys of m in ascending order.
+func SortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
