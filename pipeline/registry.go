@@ -29,7 +29,8 @@ type Spec struct {
 	// Options lists the stage's options with their defaults.
 	Options []OptionSpec
 
-	build func(node *yaml.Node, env Env) (Stage, error)
+	decode func(node *yaml.Node) (any, error)
+	build  func(opts any, env Env) (Stage, error)
 }
 
 // OptionSpec documents one option of a stage.
@@ -52,7 +53,7 @@ func Register[O any](name, doc string, concurrent bool, defaults O, build func(o
 		panic("pipeline: stage registered twice: " + name)
 	}
 	spec := &Spec{Name: name, Doc: doc, Concurrent: concurrent, Options: describeOptions(defaults)}
-	spec.build = func(node *yaml.Node, env Env) (Stage, error) {
+	spec.decode = func(node *yaml.Node) (any, error) {
 		opts := defaults
 		if err := decodeStrict(node, &opts); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", name, err)
@@ -62,7 +63,14 @@ func Register[O any](name, doc string, concurrent bool, defaults O, build func(o
 				return nil, fmt.Errorf("stage %s: %w", name, err)
 			}
 		}
-		return build(opts, env)
+		return opts, nil
+	}
+	spec.build = func(opts any, env Env) (Stage, error) {
+		o, ok := opts.(O)
+		if !ok {
+			return nil, fmt.Errorf("stage %s: options of type %T, want %T", name, opts, defaults)
+		}
+		return build(o, env)
 	}
 	registry[name] = spec
 }
@@ -83,10 +91,24 @@ func Specs() []*Spec {
 	return out
 }
 
-// Build makes a stage from options given as a YAML mapping (nil for all
-// defaults). Unknown option names are errors.
+// Decode turns options given as a YAML mapping (nil for all defaults) into
+// the stage's validated options struct. Unknown option names are errors.
+func (s *Spec) Decode(options *yaml.Node) (any, error) {
+	return s.decode(options)
+}
+
+// New makes a stage from options returned by Decode.
+func (s *Spec) New(opts any, env Env) (Stage, error) {
+	return s.build(opts, env)
+}
+
+// Build decodes options and makes the stage.
 func (s *Spec) Build(options *yaml.Node, env Env) (Stage, error) {
-	return s.build(options, env)
+	opts, err := s.decode(options)
+	if err != nil {
+		return nil, err
+	}
+	return s.build(opts, env)
 }
 
 // decodeStrict decodes a YAML mapping into dst, rejecting unknown keys.

@@ -1,0 +1,48 @@
+# winnow's build, demo, tests and benchmarks. `make demo` and `make test`
+# install what they need (npm packages, Debian packages) on first use.
+
+GO        ?= go
+BIN       := bin/winnow
+REVISION  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS   := -X github.com/winnow-data/winnow/internal/cli.buildRevision=$(REVISION)
+DEMO_ROOT ?= winnow-out
+BENCH_DIR ?= bench/out
+BENCH_DOCS ?= 20000
+
+.PHONY: build demo test test-deps bench bench-deps lint clean
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/winnow
+
+# Curates the bundled Common Crawl sample into $(DEMO_ROOT) and prints the
+# new version.
+demo: build
+	$(BIN) run -o $(DEMO_ROOT)
+	$(BIN) show $(DEMO_ROOT)
+
+# DuckDB (npm @duckdb/node-api) reads back every Parquet file the tests write.
+test-deps: tools/duckdb/node_modules/.installed
+
+tools/duckdb/node_modules/.installed: tools/duckdb/package.json tools/duckdb/package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd tools/duckdb && npm ci --no-audit --no-fund
+	touch $@
+
+test: test-deps lint
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# gen_corpus.py draws its words from Debian's wamerican.
+bench-deps:
+	@test -f /usr/share/dict/words || (apt-get update && apt-get install -y wamerican)
+
+bench: build bench-deps
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pipeline ./stages ./dedup ./pii
+	./bench/run.sh $(BENCH_DIR) $(BENCH_DOCS)
+
+clean:
+	rm -rf bin $(DEMO_ROOT) $(BENCH_DIR)

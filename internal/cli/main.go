@@ -1,0 +1,140 @@
+// Package cli implements the winnow command: run, stages, versions, show.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+const usage = `winnow curates LLM pretraining text into versioned Parquet datasets.
+
+Usage:
+  winnow run [flags] [INPUT...]    curate INPUT files, folders or globs into a new version
+  winnow stages                    list the stages and their options
+  winnow versions [ROOT]           list the versions of a dataset (default ./winnow-out)
+  winnow show [ROOT [VERSION]]     print one version (default: latest) as a table, or --json
+  winnow version                   print winnow's version
+
+Run 'winnow COMMAND -h' for a command's flags.
+`
+
+// exitUsage is the exit status of a command line or config error.
+const exitUsage = 2
+
+// Main runs the command line args and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = runCommand(args[1:], stdout, stderr)
+	case "stages":
+		err = stagesCommand(args[1:], stdout)
+	case "versions":
+		err = versionsCommand(args[1:], stdout)
+	case "show":
+		err = showCommand(args[1:], stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "winnow", Version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "winnow: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "winnow:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return 1
+}
+
+// usageError marks errors in the command line or the config, which exit
+// with status 2 before any work starts.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// parseFlags parses flags that may appear before, between or after the
+// positional arguments, as in `winnow run input.jsonl -o out`.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if rest[0] == "--" {
+			return append(positional, rest[1:]...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// Version returns the module version of the build, or "devel".
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok || info.Main.Version == "" || info.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return info.Main.Version
+}
+
+// buildRevision is set by the Makefile's -ldflags to the git revision, for
+// builds made without Go's own VCS stamping (-buildvcs=false).
+var buildRevision string
+
+// Revision returns the VCS revision of the build, if it was recorded.
+func Revision() string {
+	if buildRevision != "" {
+		return buildRevision
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	rev, modified := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev != "" && modified {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}

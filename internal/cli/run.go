@@ -1,0 +1,355 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"syscall"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/winnow-data/winnow"
+	"github.com/winnow-data/winnow/pipeline"
+	"github.com/winnow-data/winnow/stages"
+)
+
+type runFlags struct {
+	output      string
+	config      string
+	only, skip  string
+	workers     int
+	tag         string
+	message     string
+	jsonOut     bool
+	logFormat   string
+	logLevel    string
+	metricsAddr string
+	progress    string
+}
+
+func runCommand(args []string, stdout, stderr io.Writer) error {
+	var f runFlags
+	fs := flag.NewFlagSet("winnow run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.output, "o", "", "dataset root to write the new version to (default ./winnow-out, or output.root of the config)")
+	fs.StringVar(&f.output, "output", "", "same as -o")
+	fs.StringVar(&f.config, "c", "", "YAML pipeline config file; without it every option has its default")
+	fs.StringVar(&f.config, "config", "", "same as -c")
+	fs.StringVar(&f.only, "only", "", "comma-separated stages to run, a subset of the configured chain, in its order")
+	fs.StringVar(&f.skip, "skip", "", "comma-separated stages of the configured chain to leave out")
+	fs.IntVar(&f.workers, "workers", 0, "workers per concurrent stage (default: workers of the config, else one per CPU)")
+	fs.StringVar(&f.tag, "tag", "", "tag to record in the new version's manifest")
+	fs.StringVar(&f.message, "m", "", "message to record in the new version's manifest")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the run summary as JSON on stdout instead of a table")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "minimum log level: debug, info, warn or error")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the run lasts, e.g. 127.0.0.1:9090")
+	fs.StringVar(&f.progress, "progress", "auto", "live progress line on stderr: auto (when stdout is a terminal), always or never")
+	inputs, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+
+	logger, err := newLogger(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg, err := resolveConfig(fs, &f, inputs)
+	if err != nil {
+		return usageError{err}
+	}
+	plan, err := buildPlan(cfg, logger)
+	if err != nil {
+		return usageError{err}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if f.metricsAddr != "" {
+		shutdown, err := serveMetrics(f.metricsAddr, plan.pipeline.Metrics(), logger)
+		if err != nil {
+			return usageError{err}
+		}
+		defer shutdown()
+	}
+	if showProgress(f.progress, stdout) {
+		done := startProgress(stderr, plan.pipeline.Metrics())
+		defer done()
+	}
+
+	logger.Info("run starting", "inputs", len(plan.source.Inputs()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
+	start := time.Now()
+	if err := plan.pipeline.Run(ctx); err != nil {
+		return fmt.Errorf("run stopped, no version committed: %w", err)
+	}
+	elapsed := time.Since(start)
+
+	m, err := plan.manifest(f.tag, f.message)
+	if err != nil {
+		return err
+	}
+	id, err := pipeline.Commit(plan.store, m)
+	if err != nil {
+		return fmt.Errorf("committing version: %w", err)
+	}
+	logger.Info("version committed", "version", id, "docs", m.Totals.Docs, "shards", len(m.Shards))
+
+	sum := newSummary(cfg.Output.Root, m, plan.pipeline.Metrics(), elapsed)
+	if f.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	sum.writeTable(stdout)
+	return nil
+}
+
+// resolveConfig loads the config file, or the defaults, and applies the
+// command line on top.
+func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Config, error) {
+	var cfg *pipeline.Config
+	if f.config != "" {
+		c, err := pipeline.LoadConfig(f.config)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	} else {
+		cfg = &pipeline.Config{}
+		cfg.ApplyDefaults()
+	}
+
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["o"] || set["output"] {
+		cfg.Output.Root = f.output
+	}
+	if set["workers"] {
+		if f.workers < 1 {
+			return nil, fmt.Errorf("--workers: invalid value %d: must be at least 1", f.workers)
+		}
+		cfg.Workers = f.workers
+	}
+	if len(inputs) > 0 {
+		cfg.Input.Paths = inputs
+	}
+	if len(cfg.Input.Paths) == 0 {
+		if f.config != "" {
+			return nil, fmt.Errorf("no input: give INPUT arguments or input.paths in %s", f.config)
+		}
+		path, err := writeSample()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Input.Paths = []string{path}
+	}
+
+	chain, err := selectStages(cfg.Stages, splitList(f.only), splitList(f.skip))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Stages = chain
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// selectStages applies --only and --skip to the configured chain.
+func selectStages(chain []pipeline.StageConfig, only, skip []string) ([]pipeline.StageConfig, error) {
+	if len(only) > 0 && len(skip) > 0 {
+		return nil, errors.New("--only and --skip cannot be combined")
+	}
+	names := make([]string, len(chain))
+	for i, s := range chain {
+		names[i] = s.Name
+	}
+	for _, flagName := range []string{"only", "skip"} {
+		list := only
+		if flagName == "skip" {
+			list = skip
+		}
+		for _, n := range list {
+			if !slices.Contains(names, n) {
+				if _, ok := pipeline.Lookup(n); !ok {
+					return nil, fmt.Errorf("--%s: unknown stage %q", flagName, n)
+				}
+				return nil, fmt.Errorf("--%s: stage %q is not in the configured chain %v", flagName, n, names)
+			}
+		}
+	}
+	var out []pipeline.StageConfig
+	for _, s := range chain {
+		if len(only) > 0 && !slices.Contains(only, s.Name) {
+			continue
+		}
+		if slices.Contains(skip, s.Name) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// writeSample writes the bundled sample to the temporary folder, once, and
+// returns its path. The file keeps its original name, so the ids derived
+// from it do not depend on where it was written.
+func writeSample() (string, error) {
+	dir := filepath.Join(os.TempDir(), "winnow-sample")
+	path := filepath.Join(dir, winnow.SampleName)
+	if st, err := os.Stat(path); err == nil && st.Size() == int64(len(winnow.Sample)) {
+		return path, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("writing the bundled sample: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".sample-*")
+	if err != nil {
+		return "", fmt.Errorf("writing the bundled sample: %w", err)
+	}
+	_, werr := tmp.Write(winnow.Sample)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("writing the bundled sample: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("writing the bundled sample: %w", err)
+	}
+	return path, nil
+}
+
+// plan is a run that is built and ready to start.
+type plan struct {
+	cfg      *pipeline.Config
+	resolved map[string]any // the config with every stage's options resolved
+	source   *stages.FileSource
+	sink     *stages.ParquetSink
+	store    pipeline.Store
+	pipeline *pipeline.Pipeline
+}
+
+// buildPlan builds the source, the stages and the sink. Every config error
+// surfaces here, before any input is read.
+func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	p := &plan{cfg: cfg}
+
+	srcEnv := pipeline.NewEnv(logger, "source")
+	src, err := stages.NewFileSource(cfg.Input, srcEnv)
+	if err != nil {
+		return nil, err
+	}
+	p.source = src
+
+	var resolvedStages []map[string]any
+	var instances []pipeline.StageInstance
+	for _, sc := range cfg.Stages {
+		spec, _ := pipeline.Lookup(sc.Name)
+		opts, err := spec.Decode(sc.Options)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		env := pipeline.NewEnv(logger, sc.Name)
+		st, err := spec.New(opts, env)
+		if err != nil {
+			return nil, fmt.Errorf("building stage %s: %w", sc.Name, err)
+		}
+		n := 1
+		if spec.Concurrent {
+			n = workers
+		}
+		instances = append(instances, pipeline.StageInstance{Name: sc.Name, Stage: st, Workers: n, Env: env})
+		resolvedStages = append(resolvedStages, map[string]any{"name": sc.Name, "options": toPlain(opts)})
+	}
+
+	store, err := pipeline.NewLocalStore(cfg.Output.Root)
+	if err != nil {
+		return nil, err
+	}
+	p.store = store
+	sinkEnv := pipeline.NewEnv(logger, "sink")
+	sink, err := stages.NewParquetSink(cfg.Output.Root, cfg.Output, sinkEnv)
+	if err != nil {
+		return nil, err
+	}
+	p.sink = sink
+
+	p.pipeline = &pipeline.Pipeline{
+		Source: src, SourceEnv: srcEnv,
+		Stages: instances,
+		Sink:   sink, SinkEnv: sinkEnv,
+		Logger: logger,
+	}
+	p.resolved = map[string]any{
+		"input": map[string]any{
+			"format": cfg.Input.Format,
+			"fields": toPlain(cfg.Input.Fields),
+		},
+		"stages": resolvedStages,
+		"output": map[string]any{
+			"shard_max_bytes":     cfg.Output.ShardMaxBytes,
+			"row_group_max_bytes": cfg.Output.RowGroupMaxBytes,
+			"zstd_level":          cfg.Output.ZstdLevel,
+		},
+	}
+	return p, nil
+}
+
+// manifest describes the finished run as a new version whose parent is the
+// root's current latest version.
+func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
+	parent, err := pipeline.LatestVersion(p.store)
+	if err != nil && !errors.Is(err, pipeline.ErrNoVersions) {
+		return nil, fmt.Errorf("reading the latest version: %w", err)
+	}
+	canonical, err := json.Marshal(p.resolved)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the resolved config: %w", err)
+	}
+	sum := sha256.Sum256(canonical)
+	return &pipeline.Manifest{
+		Tag:        tag,
+		Parent:     parent,
+		Message:    message,
+		CreatedAt:  time.Now().UTC(),
+		Winnow:     pipeline.BuildInfo{Version: Version(), Revision: Revision()},
+		Config:     p.resolved,
+		ConfigHash: hex.EncodeToString(sum[:]),
+		Inputs:     p.source.Inputs(),
+		Shards:     p.sink.Shards(),
+		Stages:     p.pipeline.Metrics().StageRecords(),
+		Totals:     p.sink.Totals(),
+		Languages:  p.sink.Languages(),
+		Sources:    p.sink.Sources(),
+	}, nil
+}
+
+// toPlain turns a tagged options struct into maps and slices keyed by its
+// YAML names, for the manifest's JSON.
+func toPlain(v any) any {
+	raw, err := yaml.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	var out any
+	if err := yaml.Unmarshal(raw, &out); err != nil {
+		return fmt.Sprint(v)
+	}
+	return out
+}

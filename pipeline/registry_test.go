@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+type testOptions struct {
+	Threshold float64  `yaml:"threshold" doc:"Drop below this score (default 0.5)."`
+	Words     []string `yaml:"words" doc:"Words to count."`
+}
+
+func (o *testOptions) Validate() error {
+	if o.Threshold < 0 || o.Threshold > 1 {
+		return fmt.Errorf("threshold: invalid value %v: must be in [0, 1]", o.Threshold)
+	}
+	return nil
+}
+
+type nopStage struct{ opts testOptions }
+
+func (nopStage) Process(context.Context, *Batch) error { return nil }
+
+func init() {
+	Register("test_nop", "Does nothing; used by the engine's tests.", true,
+		testOptions{Threshold: 0.5, Words: []string{"a"}},
+		func(o testOptions, env Env) (Stage, error) { return nopStage{o}, nil })
+}
+
+func TestConfigStageOptions(t *testing.T) {
+	cfg, err := ParseConfig([]byte("stages:\n  - test_nop: {threshold: 0.25}\n  - normalize_not_registered\n"))
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	spec, ok := Lookup(cfg.Stages[0].Name)
+	if !ok {
+		t.Fatal("test_nop not registered")
+	}
+	opts, err := spec.Decode(cfg.Stages[0].Options)
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if got := opts.(testOptions); got.Threshold != 0.25 || len(got.Words) != 1 {
+		t.Errorf("decoded options = %+v, want threshold 0.25 and the default words", got)
+	}
+	err = cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), `stages[1]: unknown stage "normalize_not_registered"`) {
+		t.Errorf("Validate error = %v, want the unknown stage named", err)
+	}
+}
+
+func TestConfigRejectsBadOptions(t *testing.T) {
+	spec, _ := Lookup("test_nop")
+	for _, tc := range []struct{ yaml, want string }{
+		{"stages: [test_nop: {threshold: 2}]", "threshold: invalid value 2"},
+		{"stages: [test_nop: {treshold: 0.1}]", "field treshold not found"},
+		{"stages: [test_nop: {words: 3}]", "invalid options"},
+	} {
+		cfg, err := ParseConfig([]byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("ParseConfig(%q): %v", tc.yaml, err)
+		}
+		_, err = spec.Decode(cfg.Stages[0].Options)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "stage test_nop") {
+			t.Errorf("Decode(%q) error = %v, want it to name the stage and contain %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestConfigRejectsUnknownField(t *testing.T) {
+	_, err := ParseConfig([]byte("input:\n  batchsize: 10\n"))
+	if err == nil || !strings.Contains(err.Error(), "batchsize") {
+		t.Fatalf("ParseConfig error = %v, want the unknown field named", err)
+	}
+}
+
+func TestConfigValidateNamesField(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"input: {format: csv}", `input.format: invalid value "csv"`},
+		{"input: {batch_size: -1}", "input.batch_size: invalid value -1"},
+		{"output: {zstd_level: 40}", "output.zstd_level: invalid value 40"},
+		{"workers: -2", "workers: invalid value -2"},
+		{"stages: [test_nop, test_nop]", `stage "test_nop" is listed twice`},
+	} {
+		cfg, err := ParseConfig([]byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("ParseConfig(%q): %v", tc.yaml, err)
+		}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%q) = %v, want it to contain %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestDescribeOptions(t *testing.T) {
+	spec, _ := Lookup("test_nop")
+	if len(spec.Options) != 2 {
+		t.Fatalf("got %d options, want 2", len(spec.Options))
+	}
+	o := spec.Options[0]
+	if o.Name != "threshold" || o.Default != "0.5" || o.Type != "float64" || !strings.Contains(o.Doc, "default 0.5") {
+		t.Errorf("threshold option described as %+v", o)
+	}
+}
