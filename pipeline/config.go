@@ -2,8 +2,11 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -120,9 +123,17 @@ func LoadConfig(path string) (*Config, error) {
 // command line.
 func ParseConfig(raw []byte) (*Config, error) {
 	cfg := &Config{}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("parsing config: %w", err)
+	}
+	// Stage options are checked when each stage decodes them.
+	if err := checkIntegers(&doc, reflect.TypeOf(cfg), ""); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && err.Error() != "EOF" {
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parsing config: %w", err)
 	}
 	cfg.ApplyDefaults()

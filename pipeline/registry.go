@@ -120,6 +120,9 @@ func decodeStrict(node *yaml.Node, dst any) error {
 	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
 		return nil
 	}
+	if err := checkIntegers(node, reflect.TypeOf(dst), ""); err != nil {
+		return fmt.Errorf("invalid options: %w", err)
+	}
 	raw, err := yaml.Marshal(node)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 type testOptions struct {
@@ -102,5 +104,25 @@ func TestDescribeOptions(t *testing.T) {
 	o := spec.Options[0]
 	if o.Name != "threshold" || o.Default != "0.5" || o.Type != "float64" || !strings.Contains(o.Doc, "default 0.5") {
 		t.Errorf("threshold option described as %+v", o)
+	}
+}
+
+func TestConfigRejectsFractionForInteger(t *testing.T) {
+	if _, err := ParseConfig([]byte("output: {zstd_level: 0.5}")); err == nil || !strings.Contains(err.Error(), "output.zstd_level: invalid value 0.5") {
+		t.Errorf("ParseConfig error = %v, want output.zstd_level named", err)
+	}
+	if cfg, err := ParseConfig([]byte("output: {zstd_level: 7.0}")); err != nil || cfg.Output.ZstdLevel != 7 {
+		t.Errorf("zstd_level 7.0: config %+v, error %v; want 7", cfg.Output, err)
+	}
+	type opts struct {
+		Sizes []int `yaml:"sizes"`
+	}
+	var o opts
+	var node yaml.Node
+	if err := yaml.Unmarshal([]byte("sizes: [1, 2.5]"), &node); err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeStrict(node.Content[0], &o); err == nil || !strings.Contains(err.Error(), "sizes[1]: invalid value 2.5") {
+		t.Errorf("decodeStrict error = %v, want sizes[1] named", err)
 	}
 }

@@ -40,14 +40,14 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 // serveMetrics serves the run's metrics, plus the Go runtime's, in the
 // Prometheus text format at addr/metrics until the returned function is
-// called. Listening happens before it returns, so a busy port is a startup
-// error.
-func serveMetrics(addr string, ms *pipeline.Metrics, logger *slog.Logger) (func(), error) {
+// called, and returns the address it listens on. Listening happens before it
+// returns, so a busy port is a startup error.
+func serveMetrics(addr string, ms *pipeline.Metrics, logger *slog.Logger) (string, func(), error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(ms, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: listening on %s: %w", addr, err)
+		return "", nil, fmt.Errorf("--metrics-addr: listening on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -58,7 +58,7 @@ func serveMetrics(addr string, ms *pipeline.Metrics, logger *slog.Logger) (func(
 		}
 	}()
 	logger.Info("serving metrics", "addr", "http://"+ln.Addr().String()+"/metrics")
-	return func() {
+	return ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)

@@ -78,7 +78,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if f.metricsAddr != "" {
-		shutdown, err := serveMetrics(f.metricsAddr, plan.pipeline.Metrics(), logger)
+		_, shutdown, err := serveMetrics(f.metricsAddr, plan.pipeline.Metrics(), logger)
 		if err != nil {
 			return usageError{err}
 		}
@@ -89,7 +89,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		defer done()
 	}
 
-	logger.Info("run starting", "inputs", len(plan.source.Inputs()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
+	logger.Info("run starting", "inputs", len(plan.source.Resolved()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
 	start := time.Now()
 	if err := plan.pipeline.Run(ctx); err != nil {
 		return fmt.Errorf("run stopped, no version committed: %w", err)
