@@ -123,7 +123,9 @@ func (b *Batch) MapStrings(col string, fn func(i int, s string) (string, bool)) 
 	bld := array.NewStringBuilder(memory.DefaultAllocator)
 	defer bld.Release()
 	bld.AppendValues(out, nil)
-	b.SetColumn(col, bld.NewArray())
+	arr := bld.NewArray()
+	defer arr.Release()
+	b.SetColumn(col, arr)
 }
 
 // Release frees the batch's Arrow memory.

@@ -153,16 +153,35 @@ func describeOptions(defaults any) []OptionSpec {
 		if key == "" || key == "-" {
 			continue
 		}
-		def, err := yaml.Marshal(v.Field(i).Interface())
-		if err != nil {
-			def = []byte("?")
-		}
+		def := formatDefault(v.Field(i).Interface())
 		out = append(out, OptionSpec{
 			Name:    key,
 			Type:    f.Type.String(),
-			Default: strings.TrimSpace(string(def)),
+			Default: def,
 			Doc:     f.Tag.Get("doc"),
 		})
 	}
 	return out
+}
+
+// formatDefault writes a default value as one line of YAML, lists and
+// mappings in flow style ("[email, ipv4]").
+func formatDefault(v any) string {
+	var node yaml.Node
+	if err := node.Encode(v); err != nil {
+		return "?"
+	}
+	var flow func(n *yaml.Node)
+	flow = func(n *yaml.Node) {
+		n.Style |= yaml.FlowStyle
+		for _, c := range n.Content {
+			flow(c)
+		}
+	}
+	flow(&node)
+	raw, err := yaml.Marshal(&node)
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(raw))
 }
