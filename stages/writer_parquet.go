@@ -8,8 +8,11 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	kzstd "github.com/klauspost/compress/zstd"
@@ -424,6 +427,34 @@ func (c *docColumns) fill(r *shardRow, i int) {
 		TokenCount:  valueAt(c.tokenCount, i),
 		InputOffset: valueAt(c.inputOffset, i),
 	}
+	if r.TokenCount == 0 {
+		r.TokenCount = int32(min(CountWhitespaceTokens(r.Text), math.MaxInt32))
+	}
+}
+
+// CountWhitespaceTokens returns the number of maximal runs of non-space
+// characters in text, spaces being what unicode.IsSpace accepts. The sink
+// writes it as token_count for rows that no stage gave a token count.
+func CountWhitespaceTokens(text string) int {
+	n := 0
+	inToken := false
+	for i := 0; i < len(text); {
+		c := text[i]
+		var space bool
+		if c < utf8.RuneSelf {
+			space = c == ' ' || (c >= '\t' && c <= '\r')
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(text[i:])
+			space = unicode.IsSpace(r)
+			i += size
+		}
+		if !space && !inToken {
+			n++
+		}
+		inToken = !space
+	}
+	return n
 }
 
 // valueAt returns value i of a column, or the zero value when it is null.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/winnow-data/winnow/internal/testutil"
 	"github.com/winnow-data/winnow/pipeline"
+	"github.com/winnow-data/winnow/stages"
 )
 
 // recordingSink passes batches to the real sink and keeps what it was given,
@@ -117,12 +118,15 @@ func TestSampleShardsReadByDuckDB(t *testing.T) {
 			t.Errorf("shard %s: DuckDB counts %v rows, the manifest %d", s.Path, n, s.Rows)
 		}
 	}
+	if m.Totals.Tokens < m.Totals.Docs*10 {
+		t.Errorf("the manifest counts %d tokens in %d documents", m.Totals.Tokens, m.Totals.Docs)
+	}
 	if manifestRows != m.Totals.Docs {
 		t.Errorf("shard rows add up to %d, totals say %d", manifestRows, m.Totals.Docs)
 	}
 
 	rows := testutil.DuckDBQuery(t, fmt.Sprintf(
-		"SELECT id, text, lang, lang_score FROM read_parquet(%s) ORDER BY id", shardList(root, m)))
+		"SELECT id, text, lang, lang_score, token_count FROM read_parquet(%s) ORDER BY id", shardList(root, m)))
 	if int64(len(rows)) != m.Totals.Docs {
 		t.Fatalf("DuckDB read %d rows, the manifest lists %d", len(rows), m.Totals.Docs)
 	}
@@ -143,6 +147,9 @@ func TestSampleShardsReadByDuckDB(t *testing.T) {
 		}
 		if row["lang"] != want.lang {
 			t.Errorf("id %q: lang read back %q, written %q", id, row["lang"], want.lang)
+		}
+		if n := int(row["token_count"].(float64)); n != stages.CountWhitespaceTokens(want.text) || n == 0 {
+			t.Errorf("id %q: token_count %d, want the %d whitespace tokens of its text", id, n, stages.CountWhitespaceTokens(want.text))
 		}
 		if score := row["lang_score"].(float64); math.Abs(score-float64(want.score)) > 1e-6 {
 			t.Errorf("id %q: lang_score read back %v, written %v", id, score, want.score)
