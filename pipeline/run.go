@@ -105,7 +105,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			m.BytesOut.Add(b.LiveTextBytes())
 			return send(ctx, chans[0], b, m)
 		}
-		if err := p.Source.Run(ctx, emit); err != nil && ctx.Err() == nil {
+		// The source's busy time is its run time less the time it waited
+		// for the first stage, so reading and decoding show as busy.
+		start := time.Now()
+		err := p.Source.Run(ctx, emit)
+		m.busy.Add(int64(time.Since(start)) - m.blockedOut.Load())
+		if err != nil && ctx.Err() == nil {
 			fail("source", err)
 		}
 	}()

@@ -158,7 +158,11 @@ func writeManifest(w io.Writer, m *pipeline.Manifest, verified bool) {
 		for _, e := range pipeline.SortedKeys(s.Events) {
 			reasons = append(reasons, fmt.Sprintf("%s=%d (counted)", e, s.Events[e]))
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\n", s.Name, s.DocsIn, s.DocsOut, strings.Join(reasons, ", "))
+		docsIn := fmt.Sprint(s.DocsIn)
+		if s.Name == "source" {
+			docsIn = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\n", s.Name, docsIn, s.DocsOut, strings.Join(reasons, ", "))
 	}
 	tw.Flush()
 

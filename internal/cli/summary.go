@@ -86,9 +86,14 @@ func (s *summary) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "version %s committed in %s\n\n", s.Version, s.Root)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stage\tworkers\tdocs in\tdocs out\tMB in\tMB out\tbusy s\t")
-	for _, st := range s.Stages {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t%.2f\t\n", st.Name, st.Workers, st.DocsIn, st.DocsOut,
-			float64(st.BytesIn)/1e6, float64(st.BytesOut)/1e6, st.BusySeconds)
+	for i, st := range s.Stages {
+		docsIn, mbIn := fmt.Sprint(st.DocsIn), fmt.Sprintf("%.2f", float64(st.BytesIn)/1e6)
+		if i == 0 {
+			// The source has no input batches; what it read is its output.
+			docsIn, mbIn = "-", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%.2f\t%.2f\t\n", st.Name, st.Workers, docsIn, st.DocsOut,
+			mbIn, float64(st.BytesOut)/1e6, st.BusySeconds)
 	}
 	tw.Flush()
 
