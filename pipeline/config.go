@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
@@ -32,9 +33,12 @@ var DefaultStages = []string{"normalize", "langid", "gopher_quality", "pii", "ex
 // empty file is a valid config.
 type Config struct {
 	Input   InputConfig   `yaml:"input"`
-	Stages  []StageConfig `yaml:"stages"`  // default DefaultStages
+	Stages  []StageConfig `yaml:"stages"`  // default DefaultStages when absent; [] runs no stage
 	Output  OutputConfig  `yaml:"output"`  //
 	Workers int           `yaml:"workers"` // workers per concurrent stage; default 0 means the number of CPUs
+
+	// File is the config file the config came from, "" for none.
+	File string `yaml:"-"`
 }
 
 // InputConfig says what to read and how to map its fields.
@@ -109,32 +113,60 @@ func (s StageConfig) MarshalYAML() (any, error) {
 }
 
 // LoadConfig reads a config file, rejecting unknown fields, and applies the
-// defaults.
+// defaults. Relative paths in the file (input.paths, output.root) are
+// relative to the file's folder, so a config works from any directory.
 func LoadConfig(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return ParseConfig(raw)
+	explicitRoot := false
+	cfg, err := parseConfig(raw, &explicitRoot)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.File = path
+	dir := filepath.Dir(path)
+	for i, p := range cfg.Input.Paths {
+		if !filepath.IsAbs(p) {
+			cfg.Input.Paths[i] = filepath.Join(dir, p)
+		}
+	}
+	if explicitRoot && !filepath.IsAbs(cfg.Output.Root) {
+		cfg.Output.Root = filepath.Join(dir, cfg.Output.Root)
+	}
+	return cfg, nil
 }
 
 // ParseConfig parses a YAML config, rejecting unknown fields, and applies
 // the defaults. It does not validate; call Validate after applying the
 // command line.
 func ParseConfig(raw []byte) (*Config, error) {
+	return parseConfig(raw, nil)
+}
+
+// parseConfig parses raw and, when rootSet is not nil, reports whether the
+// file set output.root.
+func parseConfig(raw []byte, rootSet *bool) (*Config, error) {
 	cfg := &Config{}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("parsing config: %w", err)
 	}
 	// Stage options are checked when each stage decodes them.
+	if err := checkKnownFields(&doc, reflect.TypeOf(cfg), ""); err != nil {
+		return nil, err
+	}
 	if err := checkIntegers(&doc, reflect.TypeOf(cfg), ""); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parsing config: %w", err)
+	}
+	if rootSet != nil {
+		*rootSet = cfg.Output.Root != ""
 	}
 	cfg.ApplyDefaults()
 	return cfg, nil
@@ -151,7 +183,7 @@ func (c *Config) ApplyDefaults() {
 	if c.Input.BatchBytes == 0 {
 		c.Input.BatchBytes = DefaultBatchBytes
 	}
-	if len(c.Stages) == 0 {
+	if c.Stages == nil {
 		for _, name := range DefaultStages {
 			c.Stages = append(c.Stages, StageConfig{Name: name})
 		}

@@ -17,7 +17,9 @@ type StageMetrics struct {
 
 	DocsIn, DocsOut   atomic.Int64
 	BytesIn, BytesOut atomic.Int64 // UTF-8 bytes of text
-	busy              atomic.Int64 // nanoseconds in Process
+	busy              atomic.Int64 // nanoseconds in finished Process calls
+	inflight          atomic.Int64 // Process calls running now
+	inflightStarts    atomic.Int64 // sum of their start times, Unix nanoseconds
 	waitIn            atomic.Int64 // nanoseconds waiting for the next batch
 	blockedOut        atomic.Int64 // nanoseconds waiting for the next stage to take a batch
 
@@ -28,8 +30,29 @@ type StageMetrics struct {
 	queue  func() int // batches waiting in the stage's input channel
 }
 
-// Busy returns the time spent processing.
+// Busy returns the time spent in finished Process calls.
 func (m *StageMetrics) Busy() time.Duration { return time.Duration(m.busy.Load()) }
+
+// BusyNow returns the time spent processing, counting the calls still
+// running up to now, so a stage that takes seconds per batch shows as busy
+// before its first batch is done.
+func (m *StageMetrics) BusyNow() time.Duration {
+	busy := m.busy.Load()
+	running := m.inflight.Load()*time.Now().UnixNano() - m.inflightStarts.Load()
+	return time.Duration(busy + max(running, 0))
+}
+
+// startWork and endWork bracket one Process call.
+func (m *StageMetrics) startWork(start time.Time) {
+	m.inflight.Add(1)
+	m.inflightStarts.Add(start.UnixNano())
+}
+
+func (m *StageMetrics) endWork(start time.Time) {
+	m.busy.Add(int64(time.Since(start)))
+	m.inflightStarts.Add(-start.UnixNano())
+	m.inflight.Add(-1)
+}
 
 // WaitInput returns the time spent waiting for input.
 func (m *StageMetrics) WaitInput() time.Duration { return time.Duration(m.waitIn.Load()) }
@@ -83,7 +106,7 @@ func (ms *Metrics) Bottleneck() *StageMetrics {
 	var best *StageMetrics
 	var bestBusy time.Duration
 	for _, m := range ms.Stages {
-		per := m.Busy() / time.Duration(max(m.Workers, 1))
+		per := m.BusyNow() / time.Duration(max(m.Workers, 1))
 		if per > bestBusy {
 			best, bestBusy = m, per
 		}

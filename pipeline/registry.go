@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -111,8 +110,8 @@ func (s *Spec) Build(options *yaml.Node, env Env) (Stage, error) {
 	return s.build(opts, env)
 }
 
-// decodeStrict decodes a YAML mapping into dst, rejecting unknown keys.
-// yaml.v3 only checks keys through a Decoder, so the node is re-encoded.
+// decodeStrict decodes a YAML mapping into dst, rejecting unknown keys and
+// fractions given for integers.
 func decodeStrict(node *yaml.Node, dst any) error {
 	if node == nil || node.Kind == 0 {
 		return nil
@@ -120,16 +119,14 @@ func decodeStrict(node *yaml.Node, dst any) error {
 	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
 		return nil
 	}
+	if err := checkKnownFields(node, reflect.TypeOf(dst), ""); err != nil {
+		return fmt.Errorf("invalid options: %w", err)
+	}
 	if err := checkIntegers(node, reflect.TypeOf(dst), ""); err != nil {
 		return fmt.Errorf("invalid options: %w", err)
 	}
-	raw, err := yaml.Marshal(node)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(dst); err != nil {
+	// Decoding the node itself keeps its line numbers those of the file.
+	if err := node.Decode(dst); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			return fmt.Errorf("invalid options: %s", strings.Join(te.Errors, "; "))

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -57,7 +59,7 @@ func TestConfigRejectsBadOptions(t *testing.T) {
 	spec, _ := Lookup("test_nop")
 	for _, tc := range []struct{ yaml, want string }{
 		{"stages: [test_nop: {threshold: 2}]", "threshold: invalid value 2"},
-		{"stages: [test_nop: {treshold: 0.1}]", "field treshold not found"},
+		{"stages: [test_nop: {treshold: 0.1}]", `line 1: unknown field "treshold"; valid fields: threshold, words`},
 		{"stages: [test_nop: {words: 3}]", "invalid options"},
 	} {
 		cfg, err := ParseConfig([]byte(tc.yaml))
@@ -73,7 +75,7 @@ func TestConfigRejectsBadOptions(t *testing.T) {
 
 func TestConfigRejectsUnknownField(t *testing.T) {
 	_, err := ParseConfig([]byte("input:\n  batchsize: 10\n"))
-	if err == nil || !strings.Contains(err.Error(), "batchsize") {
+	if err == nil || !strings.Contains(err.Error(), `line 2: unknown field "input.batchsize"`) {
 		t.Fatalf("ParseConfig error = %v, want the unknown field named", err)
 	}
 }
@@ -124,5 +126,48 @@ func TestConfigRejectsFractionForInteger(t *testing.T) {
 	}
 	if err := decodeStrict(node.Content[0], &o); err == nil || !strings.Contains(err.Error(), "sizes[1]: invalid value 2.5") {
 		t.Errorf("decodeStrict error = %v, want sizes[1] named", err)
+	}
+}
+
+func TestConfigEmptyStageList(t *testing.T) {
+	cfg, err := ParseConfig([]byte("stages: []"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Stages) != 0 {
+		t.Errorf("stages: [] gave %d stages, want none", len(cfg.Stages))
+	}
+	cfg, err = ParseConfig([]byte("workers: 1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Stages) != len(DefaultStages) {
+		t.Errorf("a config without stages gave %d stages, want the default chain", len(cfg.Stages))
+	}
+}
+
+func TestLoadConfigRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "winnow.yaml")
+	if err := os.WriteFile(path, []byte("input: {paths: [data/a.jsonl, /abs/b.jsonl]}\noutput: {root: out}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Input.Paths[0] != filepath.Join(dir, "data/a.jsonl") || cfg.Input.Paths[1] != "/abs/b.jsonl" {
+		t.Errorf("input paths %v, want them relative to %s", cfg.Input.Paths, dir)
+	}
+	if cfg.Output.Root != filepath.Join(dir, "out") || cfg.File != path {
+		t.Errorf("output root %q, file %q", cfg.Output.Root, cfg.File)
+	}
+
+	if err := os.WriteFile(path, []byte("input:\n  format: jsonl\n  bogus: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("LoadConfig error = %v, want the file and line 3 named", err)
 	}
 }

@@ -153,8 +153,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 			observeIn(m, b)
 			start := time.Now()
+			m.startWork(start)
 			err := p.Sink.Write(ctx, b)
-			m.busy.Add(int64(time.Since(start)))
+			m.endWork(start)
 			if err != nil {
 				fail("sink", err)
 				return
@@ -217,8 +218,9 @@ func process(ctx context.Context, s StageInstance, b *Batch, m *StageMetrics) (e
 		alive[i] = b.Alive(i)
 	}
 	start := time.Now()
+	m.startWork(start)
 	defer func() {
-		m.busy.Add(int64(time.Since(start)))
+		m.endWork(start)
 		if r := recover(); r != nil {
 			s.Env.Logger.Error("stage panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = fmt.Errorf("panic: %v", r)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Store is the storage under one dataset root: a local folder now, an
@@ -159,6 +160,11 @@ func (s *LocalStore) WriteFile(name string, data []byte) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
+	// CreateTemp makes the file 0600; datasets are read by other users'
+	// training and analysis jobs, so it gets the usual 0644.
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
@@ -226,3 +232,44 @@ func readFile(store Store, name string) ([]byte, error) {
 
 // storePath joins slash-separated path elements into a store name.
 func storePath(elem ...string) string { return path.Join(elem...) }
+
+// commitLockName is the lock file that serialises commits to a local root.
+const commitLockName = "refs/.commit.lock"
+
+// commitLockStale is the age after which a commit lock is taken to be left
+// over from a crashed process. A commit holds it for milliseconds.
+const commitLockStale = 10 * time.Minute
+
+// LockCommits takes the root's commit lock, waiting up to wait for another
+// process to release it, and returns the function that releases it. Runs
+// that commit to the same root at once take turns, so each sees the
+// other's version as its parent.
+func (s *LocalStore) LockCommits(wait time.Duration) (func(), error) {
+	p, err := s.localPath(commitLockName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.makeDirs(filepath.Dir(p)); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "pid %d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(p) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("taking the commit lock %s: %w", p, err)
+		}
+		if st, serr := os.Stat(p); serr == nil && time.Since(st.ModTime()) > commitLockStale {
+			os.Remove(p)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("taking the commit lock: %s is held by another run for over %s; remove it if no winnow run is committing to %s", p, wait, s.root)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

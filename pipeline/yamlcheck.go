@@ -83,3 +83,62 @@ func joinPath(path, key string) string {
 	}
 	return path + "." + key
 }
+
+// checkKnownFields reports the first mapping key that names no field of
+// the struct type t, with its line in the file and the valid keys. Types
+// that decode themselves (yaml.Unmarshaler) are not looked into.
+func checkKnownFields(node *yaml.Node, t reflect.Type, path string) error {
+	if node == nil {
+		return nil
+	}
+	if node.Kind == yaml.DocumentNode {
+		for _, c := range node.Content {
+			if err := checkKnownFields(c, t, path); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		if node.Kind == yaml.SequenceNode {
+			for i, c := range node.Content {
+				if err := checkKnownFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			return nil
+		}
+		fields := map[string]reflect.Type{}
+		var names []string
+		for i := 0; i < t.NumField(); i++ {
+			key, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if key != "" && key != "-" {
+				fields[key] = t.Field(i).Type
+				names = append(names, key)
+			}
+		}
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k := node.Content[i]
+			ft, ok := fields[k.Value]
+			if !ok {
+				return fmt.Errorf("line %d: unknown field %q; valid fields: %s", k.Line, joinPath(path, k.Value), strings.Join(names, ", "))
+			}
+			if err := checkKnownFields(node.Content[i+1], ft, joinPath(path, k.Value)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -199,6 +200,9 @@ func (s *ParquetSink) Write(ctx context.Context, b *pipeline.Batch) error {
 			continue
 		}
 		cols.fill(&s.row[0], i)
+		if repairUTF8(&s.row[0]) {
+			s.env.Events.Add("invalid_utf8_repaired", 1)
+		}
 		if err := s.writeRow(&s.row[0]); err != nil {
 			s.fail(err)
 			return err
@@ -251,6 +255,12 @@ func (s *ParquetSink) endRowGroup() error {
 func (s *ParquetSink) startShard() error {
 	f, err := os.CreateTemp(s.shardsDir, ".tmp-*.parquet")
 	if err != nil {
+		return fmt.Errorf("creating shard in %s: %w", s.shardsDir, err)
+	}
+	// CreateTemp makes the file 0600; shards are read by other users' jobs.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return fmt.Errorf("creating shard in %s: %w", s.shardsDir, err)
 	}
 	out := &hashingWriter{w: f, h: sha256.New()}
@@ -488,3 +498,18 @@ func (hw *hashingWriter) Write(p []byte) (int, error) {
 }
 
 var _ pipeline.Sink = (*ParquetSink)(nil)
+
+// repairUTF8 replaces invalid UTF-8 in the row's strings with U+FFFD and
+// reports whether it changed any. Parquet readers reject string columns
+// with invalid UTF-8, so the sink repairs what no stage did, for example
+// text in a chain without normalize.
+func repairUTF8(r *shardRow) bool {
+	repaired := false
+	for _, s := range []*string{&r.ID, &r.Text, &r.URL, &r.Source, &r.Lang, &r.Metadata, &r.Input} {
+		if !utf8.ValidString(*s) {
+			*s = strings.ToValidUTF8(*s, "\uFFFD")
+			repaired = true
+		}
+	}
+	return repaired
+}

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/winnow-data/winnow/internal/testutil"
+	"github.com/winnow-data/winnow/pipeline"
 )
 
 // goodText is long enough to pass every default filter but langid's, which
@@ -137,7 +139,8 @@ func TestRunConfigErrorsNameTheField(t *testing.T) {
 		{"stages: [gopher_quality: {min_words: -5}]", "min_words"},
 		{"stages: [langid: {min_score: 3}]", "min_score"},
 		{"output: {zstd_level: 0.5}", "output.zstd_level: invalid value 0.5"},
-		{"inputs: [a.jsonl]", "field inputs not found"},
+		{"inputs: [a.jsonl]", `line 1: unknown field "inputs"`},
+		{"stages:\n  - gopher_quality:\n      max_wrods: 3", `line 3: unknown field "max_wrods"`},
 	} {
 		cfg := writeFile(t, "winnow.yaml", tc.config)
 		code, _, stderr := runCLI(t, "run", "-c", cfg, "-o", t.TempDir(), samplePath)
@@ -146,11 +149,89 @@ func TestRunConfigErrorsNameTheField(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{
+		{"--progress", "sometimes"},
 		{"--only", "nope"}, {"--skip", "pii", "--only", "normalize"}, {"--workers", "0"}, {"--log-level", "loud"},
 	} {
 		code, _, stderr := runCLI(t, append(append([]string{"run", "-o", t.TempDir()}, args...), samplePath)...)
 		if code != exitUsage || stderr == "" {
 			t.Errorf("flags %v: exit %d, stderr %q; want exit %d with a message", args, code, stderr, exitUsage)
 		}
+	}
+}
+
+func TestRunRepairsInvalidUTF8InEveryColumn(t *testing.T) {
+	dir := t.TempDir()
+	line := `{"id":"a` + "\xff" + `1","url":"http://x/` + "\xfe" + `","extra":"` + "\xff" + `","text":"` + goodText("u1") + " \xff" + `"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "bad.jsonl"), []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Without normalize, only the source and the sink can repair it.
+	root := t.TempDir()
+	mustRun(t, "-o", root, "--only", "exact_dedup", dir)
+	m := latestManifest(t, root)
+	rows := testutil.DuckDBQuery(t, fmt.Sprintf("SELECT id, url, text, metadata FROM read_parquet(%s)", shardList(root, m)))
+	if len(rows) != 1 {
+		t.Fatalf("read %d rows, want 1", len(rows))
+	}
+	if id := rows[0]["id"].(string); id != "a\uFFFD1" {
+		t.Errorf("id read back as %q", id)
+	}
+	if text := rows[0]["text"].(string); !strings.HasSuffix(text, " \uFFFD") {
+		t.Errorf("text read back as %q", text)
+	}
+}
+
+func TestRunWithNoDocumentsFails(t *testing.T) {
+	path := writeFile(t, "array.json", `[{"text": "a JSON array, not JSON lines"}]`)
+	root := t.TempDir()
+	code, _, stderr := runCLI(t, "run", "-o", root, "--skip", "langid", path)
+	if code != 1 || !strings.Contains(stderr, "no documents read from 1 inputs") || !strings.Contains(stderr, "malformed_json=1") {
+		t.Errorf("exit %d, stderr %q; want exit 1 and the reason counts", code, stderr)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "versions")); len(entries) != 0 {
+		t.Errorf("a run that read nothing committed %d versions", len(entries))
+	}
+}
+
+func TestConcurrentRunsChainVersions(t *testing.T) {
+	root := t.TempDir()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// runCLI, not mustRun: t.Fatal must not run off the test's goroutine.
+			if code, _, stderr := runCLI(t, "run", "--progress", "never", "-o", root, "--only", "normalize", samplePath); code != 0 {
+				t.Errorf("run: exit %d: %s", code, stderr)
+			}
+		}()
+	}
+	wg.Wait()
+
+	store, err := pipeline.OpenLocalStore(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := pipeline.ListVersions(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 {
+		t.Fatalf("%d versions, want 3", len(list))
+	}
+	parents := map[string]int{}
+	for _, m := range list {
+		parents[m.Parent]++
+	}
+	if parents[""] != 1 || len(parents) != 3 {
+		t.Errorf("parents %v: want one first version and a chain, no fork", parents)
+	}
+	latest, _ := pipeline.LatestVersion(store)
+	hasChild := map[string]bool{}
+	for _, m := range list {
+		hasChild[m.Parent] = true
+	}
+	if hasChild[latest] {
+		t.Errorf("latest version %s has a child", latest)
 	}
 }

@@ -94,11 +94,8 @@ func runRecorded(root string, workers int, stages []string) (*pipeline.Manifest,
 	if err := p.pipeline.Run(context.Background()); err != nil {
 		return nil, nil, err
 	}
-	m, err := p.manifest("", "")
+	_, m, err := p.commit("", "")
 	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := pipeline.Commit(p.store, m); err != nil {
 		return nil, nil, err
 	}
 	return m, rec, nil

@@ -14,8 +14,12 @@ import (
 // stagesCommand lists every registered stage with its options and defaults.
 func stagesCommand(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("winnow stages", flag.ContinueOnError)
-	if _, err := parseFlags(fs, args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("stages takes no arguments, got %q", pos)}
 	}
 	fmt.Fprintf(stdout, "default chain: %s\n", strings.Join(pipeline.DefaultStages, " -> "))
 	for _, s := range pipeline.Specs() {
@@ -44,6 +48,9 @@ func versionsCommand(args []string, stdout io.Writer) error {
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if len(pos) > 1 {
+		return usageError{fmt.Errorf("versions takes one ROOT, got %q", pos)}
 	}
 	root := pipeline.DefaultOutputRoot
 	if len(pos) > 0 {
@@ -83,6 +90,9 @@ func showCommand(args []string, stdout io.Writer) error {
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if len(pos) > 2 {
+		return usageError{fmt.Errorf("show takes ROOT and VERSION, got %q", pos)}
 	}
 	root := pipeline.DefaultOutputRoot
 	if len(pos) > 0 {

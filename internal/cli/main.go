@@ -42,7 +42,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "show":
 		err = showCommand(args[1:], stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "winnow", Version())
+		fmt.Fprintln(stdout, strings.TrimSpace("winnow "+Version()+" "+Revision()))
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

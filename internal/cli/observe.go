@@ -78,9 +78,36 @@ func showProgress(mode string, stdout io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// statusWriter is stderr shared by the logs and the progress line: a log
+// line first clears the progress line, which the next tick redraws, so the
+// two never mix on one line.
+type statusWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	status bool // a progress line is on screen
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status {
+		io.WriteString(s.w, "\r\033[K")
+		s.status = false
+	}
+	return s.w.Write(p)
+}
+
+// draw replaces the progress line with line; "" clears it.
+func (s *statusWriter) draw(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io.WriteString(s.w, "\r\033[K"+line)
+	s.status = line != ""
+}
+
 // startProgress redraws one status line on w twice a second until the
 // returned function is called, which clears it.
-func startProgress(w io.Writer, ms *pipeline.Metrics) func() {
+func startProgress(w *statusWriter, ms *pipeline.Metrics) func() {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -91,10 +118,10 @@ func startProgress(w io.Writer, ms *pipeline.Metrics) func() {
 		for {
 			select {
 			case <-stop:
-				fmt.Fprint(w, "\r\033[K")
+				w.draw("")
 				return
 			case <-tick.C:
-				fmt.Fprint(w, "\r\033[K"+progressLine(ms))
+				w.draw(progressLine(ms))
 			}
 		}
 	}()
@@ -118,7 +145,7 @@ func progressLine(ms *pipeline.Metrics) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d docs read, %d written  %.0f docs/s  %.2f MB/s", docs, sink.DocsOut.Load(), float64(docs)/secs, mb/secs)
 	if bn := ms.Bottleneck(); bn != nil {
-		per := bn.Busy().Seconds() / float64(max(bn.Workers, 1))
+		per := bn.BusyNow().Seconds() / float64(max(bn.Workers, 1))
 		fmt.Fprintf(&b, "  bottleneck: %s (busy %.0f%%)", bn.Name, 100*per/secs)
 	}
 	return b.String()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -62,7 +63,13 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	logger, err := newLogger(stderr, f.logFormat, f.logLevel)
+	switch f.progress {
+	case "auto", "always", "never":
+	default:
+		return usageError{fmt.Errorf("--progress: invalid value %q: use auto, always or never", f.progress)}
+	}
+	status := &statusWriter{w: stderr}
+	logger, err := newLogger(status, f.logFormat, f.logLevel)
 	if err != nil {
 		return usageError{err}
 	}
@@ -85,7 +92,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		defer shutdown()
 	}
 	if showProgress(f.progress, stdout) {
-		done := startProgress(stderr, plan.pipeline.Metrics())
+		done := startProgress(status, plan.pipeline.Metrics())
 		defer done()
 	}
 
@@ -96,13 +103,13 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	elapsed := time.Since(start)
 
-	m, err := plan.manifest(f.tag, f.message)
+	src := plan.pipeline.Metrics().Stages[0]
+	if src.DocsOut.Load() == 0 {
+		return fmt.Errorf("no documents read from %d inputs (%s); no version committed", len(plan.source.Inputs()), formatCounts(src.Events()))
+	}
+	id, m, err := plan.commit(f.tag, f.message)
 	if err != nil {
 		return err
-	}
-	id, err := pipeline.Commit(plan.store, m)
-	if err != nil {
-		return fmt.Errorf("committing version: %w", err)
 	}
 	logger.Info("version committed", "version", id, "docs", m.Totals.Docs, "shards", len(m.Shards))
 
@@ -237,7 +244,7 @@ type plan struct {
 	resolved map[string]any // the config with every stage's options resolved
 	source   *stages.FileSource
 	sink     *stages.ParquetSink
-	store    pipeline.Store
+	store    *pipeline.LocalStore
 	pipeline *pipeline.Pipeline
 }
 
@@ -263,6 +270,9 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 		spec, _ := pipeline.Lookup(sc.Name)
 		opts, err := spec.Decode(sc.Options)
 		if err != nil {
+			if cfg.File != "" {
+				return nil, fmt.Errorf("config %s: %w", cfg.File, err)
+			}
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		env := pipeline.NewEnv(logger, sc.Name)
@@ -290,6 +300,7 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 	}
 	p.sink = sink
 
+	warnChain(cfg.Stages, logger)
 	p.pipeline = &pipeline.Pipeline{
 		Source: src, SourceEnv: srcEnv,
 		Stages: instances,
@@ -309,6 +320,30 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 		},
 	}
 	return p, nil
+}
+
+// commitLockWait bounds how long a run waits for another run's commit to
+// the same root; a commit holds the lock for milliseconds.
+const commitLockWait = time.Minute
+
+// commit writes the finished run's manifest as the root's new latest
+// version. The commit lock makes the parent the version that is latest at
+// that moment, even when several runs finish at once.
+func (p *plan) commit(tag, message string) (string, *pipeline.Manifest, error) {
+	unlock, err := p.store.LockCommits(commitLockWait)
+	if err != nil {
+		return "", nil, err
+	}
+	defer unlock()
+	m, err := p.manifest(tag, message)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := pipeline.Commit(p.store, m)
+	if err != nil {
+		return "", nil, fmt.Errorf("committing version: %w", err)
+	}
+	return id, m, nil
 }
 
 // manifest describes the finished run as a new version whose parent is the
@@ -352,4 +387,31 @@ func toPlain(v any) any {
 		return fmt.Sprint(v)
 	}
 	return out
+}
+
+// formatCounts writes counts as "a=1, b=2" in key order, or "none".
+func formatCounts(counts map[string]int64) string {
+	if len(counts) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range pipeline.SortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// warnChain logs chains that run but likely do not do what the user means.
+func warnChain(chain []pipeline.StageConfig, logger *slog.Logger) {
+	langid := false
+	for _, s := range chain {
+		switch s.Name {
+		case "langid":
+			langid = true
+		case "gopher_quality":
+			if !langid {
+				logger.Warn("gopher_quality runs without langid before it, so it applies its English rules to every document; put langid first to check only English ones")
+			}
+		}
+	}
 }
