@@ -42,6 +42,12 @@ type InputRecord struct {
 	BytesRead int64  `json:"bytes_read"` // decoded bytes consumed
 	Complete  bool   `json:"complete"`   // false when the file ended early, e.g. truncated
 	Error     string `json:"error,omitempty"`
+
+	// Path is the path the file was opened at: the path given on the
+	// command line or in the config, joined with the name found under a
+	// folder or glob. NOTE: JSON encoding replaces bytes that are not valid
+	// UTF-8 with U+FFFD, so such a path cannot be reopened from a manifest.
+	Path string `json:"path"`
 }
 
 // ShardRecord is one Parquet shard of a version.

@@ -242,6 +242,21 @@ func process(ctx context.Context, s StageInstance, b *Batch, m *StageMetrics) (e
 	return nil
 }
 
+// prepare runs the stage's Prepare on one batch, turning a panic into an
+// error as process does.
+func prepare(ctx context.Context, s StageInstance, b *Batch, m *StageMetrics) (err error) {
+	start := time.Now()
+	m.startWork(start)
+	defer func() {
+		m.endWork(start)
+		if r := recover(); r != nil {
+			s.Env.Logger.Error("stage panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return s.Stage.(Preparer).Prepare(ctx, b)
+}
+
 func passOn(ctx context.Context, out chan<- *Batch, b *Batch, m *StageMetrics) error {
 	m.DocsOut.Add(int64(b.LiveCount()))
 	m.BytesOut.Add(b.LiveTextBytes())
@@ -255,6 +270,11 @@ func runSerial(ctx context.Context, s StageInstance, in <-chan *Batch, out chan<
 			return ctx.Err()
 		}
 		observeIn(m, b)
+		if _, ok := s.Stage.(Preparer); ok {
+			if err := prepare(ctx, s, b, m); err != nil {
+				return err
+			}
+		}
 		if err := process(ctx, s, b, m); err != nil {
 			return err
 		}
@@ -265,7 +285,8 @@ func runSerial(ctx context.Context, s StageInstance, in <-chan *Batch, out chan<
 }
 
 // runPool runs s on up to s.Workers batches at once and passes the results
-// on in the order the batches arrived. At most s.Workers batches are in
+// on in the order the batches arrived. For a Preparer, the workers run
+// Prepare and Process runs here, one batch at a time in order. At most s.Workers batches are in
 // flight, so the pool adds no unbounded buffering.
 func runPool(ctx context.Context, s StageInstance, in <-chan *Batch, out chan<- *Batch, m *StageMetrics) error {
 	type result struct {
@@ -290,7 +311,12 @@ func runPool(ctx context.Context, s StageInstance, in <-chan *Batch, out chan<- 
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
-				err := process(ctx, s, j.b, m)
+				var err error
+				if _, ok := s.Stage.(Preparer); ok {
+					err = prepare(ctx, s, j.b, m)
+				} else {
+					err = process(ctx, s, j.b, m)
+				}
 				j.done <- result{j.b, err}
 			}
 		}()
@@ -328,6 +354,11 @@ func runPool(ctx context.Context, s StageInstance, in <-chan *Batch, out chan<- 
 		}
 		if r.err != nil {
 			return r.err
+		}
+		if _, ok := s.Stage.(Preparer); ok {
+			if err := process(ctx, s, r.b, m); err != nil {
+				return err
+			}
 		}
 		if err := passOn(ctx, out, r.b, m); err != nil {
 			return err

@@ -237,3 +237,59 @@ func TestRunCancelled(t *testing.T) {
 		t.Error("sink closed after a cancelled run")
 	}
 }
+
+// orderCheckingStage records the order of its serial Process calls and
+// checks that Prepare ran on each batch before Process.
+type orderCheckingStage struct {
+	mu       sync.Mutex
+	prepared map[uint64]bool
+	order    []uint64
+	workers  atomic.Int32
+	maxPar   atomic.Int32
+}
+
+func (s *orderCheckingStage) Prepare(_ context.Context, b *Batch) error {
+	n := s.workers.Add(1)
+	defer s.workers.Add(-1)
+	if n > s.maxPar.Load() {
+		s.maxPar.Store(n)
+	}
+	time.Sleep(time.Duration(3-b.Seq%3) * time.Millisecond)
+	s.mu.Lock()
+	s.prepared[b.Seq] = true
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *orderCheckingStage) Process(_ context.Context, b *Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.prepared[b.Seq] {
+		return fmt.Errorf("batch %d processed before it was prepared", b.Seq)
+	}
+	s.order = append(s.order, b.Seq)
+	return nil
+}
+
+func TestRunPreparerKeepsProcessSerial(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	for _, workers := range []int{1, 3} {
+		st := &orderCheckingStage{prepared: map[uint64]bool{}}
+		p := newTestPipeline(&countSource{batches: 30, size: 2}, &collectSink{},
+			StageInstance{Name: "prep", Stage: st, Workers: workers})
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatalf("workers=%d: Run: %v", workers, err)
+		}
+		for i, seq := range st.order {
+			if seq != uint64(i) {
+				t.Fatalf("workers=%d: Process call %d got batch %d", workers, i, seq)
+			}
+		}
+		if len(st.order) != 30 {
+			t.Errorf("workers=%d: Process ran %d times, want 30", workers, len(st.order))
+		}
+		if workers > 1 && st.maxPar.Load() < 2 {
+			t.Errorf("workers=%d: Prepare never ran on two batches at once", workers)
+		}
+	}
+}

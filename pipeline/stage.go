@@ -17,6 +17,17 @@ type Stage interface {
 	Process(ctx context.Context, b *Batch) error
 }
 
+// Preparer is implemented by stages that are not Concurrent but have a
+// costly part that is, such as near-duplicate removal: computing a batch's
+// signatures needs no shared state, matching them against the index does.
+// The engine calls Prepare on several batches at once, in a worker pool,
+// then Process on each batch one at a time in Seq order. Prepare must not
+// drop rows; it typically stores its results in the stage for Process, keyed
+// by the batch's Seq.
+type Preparer interface {
+	Prepare(ctx context.Context, b *Batch) error
+}
+
 // Closer is implemented by stages that hold resources or state to flush
 // when the run ends. Close is called once, after the last Process call.
 type Closer interface {

@@ -281,7 +281,7 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 			return nil, fmt.Errorf("building stage %s: %w", sc.Name, err)
 		}
 		n := 1
-		if spec.Concurrent {
+		if _, prepares := st.(pipeline.Preparer); spec.Concurrent || prepares {
 			n = workers
 		}
 		instances = append(instances, pipeline.StageInstance{Name: sc.Name, Stage: st, Workers: n, Env: env})
