@@ -92,14 +92,15 @@ var mergedObjects = [...]string{"metadata", "meta"}
 type metaField struct {
 	key   []byte // decoded key, the sort key
 	token []byte // key as a JSON string, quotes included
-	value []byte // JSON value, as written in the input
+	value []byte // JSON value, as written in the input; nil when it was emptied
 	rank  int
 	order int // position within its object
 }
 
 // appendMetadata sorts fields by key, keeps the winning field of each key,
 // and appends them to dst as a JSON object. Sorting makes the column
-// independent of the field order of the input.
+// independent of the field order of the input. A winner whose value is nil
+// is left out, so an emptied field does not let a loser take its place.
 func appendMetadata(dst []byte, fields []metaField) []byte {
 	slices.SortFunc(fields, func(a, b metaField) int {
 		if c := bytes.Compare(a.key, b.key); c != 0 {
@@ -111,13 +112,18 @@ func appendMetadata(dst []byte, fields []metaField) []byte {
 		return b.order - a.order
 	})
 	dst = append(dst, '{')
+	written := 0
 	for i, f := range fields {
 		if i > 0 && bytes.Equal(f.key, fields[i-1].key) {
 			continue
 		}
-		if i > 0 {
+		if f.value == nil {
+			continue
+		}
+		if written > 0 {
 			dst = append(dst, ',')
 		}
+		written++
 		dst = append(dst, f.token...)
 		dst = append(dst, ':')
 		dst = append(dst, f.value...)
@@ -127,8 +133,10 @@ func appendMetadata(dst []byte, fields []metaField) []byte {
 
 // derivedID returns the id of a record that has none: the input's name and
 // the record's index in it, joined by a colon, as in "2019/part-00.jsonl.gz:17".
-// Input names are relative to the folder or glob base they were found
-// under, so the id stays the same when the data moves.
+// The name is relative to the path argument that found the input, so the id
+// stays the same when the data moves, but depends on that argument. The
+// same file read through its folder, a glob, or its own path can get
+// "2019/part-00.jsonl.gz:17" or "part-00.jsonl.gz:17".
 func derivedID(input string, index int64) string {
 	return input + ":" + strconv.FormatInt(index, 10)
 }
@@ -305,7 +313,10 @@ func scalarBytes(v []byte) ([]byte, bool) {
 
 // metadata returns the record's unmapped fields as a JSON object with
 // sorted keys: the top-level fields, with the keys of a top-level
-// "metadata" or "meta" object merged in. It returns "" when there are none.
+// "metadata" or "meta" object merged in. A field that filled a column is
+// left out wherever it is nested, so that the metadata never holds a second
+// copy of a column, such as text that a later stage scrubs. It returns ""
+// when there are no fields.
 func (m *jsonMapper) metadata() string {
 	m.fields = m.fields[:0]
 	for i := range m.top {
@@ -314,22 +325,24 @@ func (m *jsonMapper) metadata() string {
 		if k := mergedIndex(key); k >= 0 && m.isMerged[k] {
 			continue
 		}
-		if m.isUsed("", key) {
+		value, ok := m.unusedValue(nil, mem, key)
+		if !ok {
 			continue
 		}
-		m.fields = append(m.fields, metaField{key: key, token: mem.keyToken, value: mem.val, rank: rankTopLevel, order: i})
+		m.fields = append(m.fields, metaField{key: key, token: mem.keyToken, value: value, rank: rankTopLevel, order: i})
 	}
-	for k, name := range mergedObjects {
+	for k := range mergedObjects {
 		if !m.isMerged[k] {
 			continue
 		}
 		for i := range m.merged[k] {
 			mem := &m.merged[k][i]
 			key := mem.key()
-			if m.isUsed(name, key) {
+			value, ok := m.unusedValue(mergedObjects[k:k+1], mem, key)
+			if !ok {
 				continue
 			}
-			m.fields = append(m.fields, metaField{key: key, token: mem.keyToken, value: mem.val, rank: rankMetadata + k, order: i})
+			m.fields = append(m.fields, metaField{key: key, token: mem.keyToken, value: value, rank: rankMetadata + k, order: i})
 		}
 	}
 	if len(m.fields) == 0 {
@@ -339,18 +352,73 @@ func (m *jsonMapper) metadata() string {
 	return string(m.meta)
 }
 
-// isUsed reports whether the field key, at the top level when parent is
-// empty or inside the merged object parent, filled a column.
-func (m *jsonMapper) isUsed(parent string, key []byte) bool {
-	for _, p := range m.used {
-		switch {
-		case parent == "" && len(p) == 1 && p[0] == string(key):
-			return true
-		case parent != "" && len(p) == 2 && p[0] == parent && p[1] == string(key):
-			return true
-		}
+// unusedValue returns the value of the member mem, whose decoded key is
+// key, at the path parent (nil for the top level), without the fields that
+// filled a column. ok is false when the member itself filled one. The
+// value is nil when removing nested fields left it empty.
+func (m *jsonMapper) unusedValue(parent []string, mem *jsonMember, key []byte) (value []byte, ok bool) {
+	whole, below := usedBelow(m.used, parent, key)
+	switch {
+	case whole:
+		return nil, false
+	case len(below) > 0:
+		return pruneObject(&m.scan, mem.val, below), true
 	}
-	return false
+	return mem.val, true
+}
+
+// usedBelow reports whether paths holds the path parent.key itself, and
+// returns the rest of each longer path that starts with parent.key.
+func usedBelow(paths []fieldPath, parent []string, key []byte) (whole bool, below []fieldPath) {
+	depth := len(parent) + 1
+	for _, p := range paths {
+		if len(p) < depth || p[depth-1] != string(key) || !slices.Equal(p[:depth-1], parent) {
+			continue
+		}
+		if len(p) == depth {
+			return true, nil
+		}
+		below = append(below, p[depth:])
+	}
+	return false, below
+}
+
+// pruneObject returns a copy of obj, a validated JSON object, without the
+// fields at paths, which are relative to obj. All members with a removed
+// key go, not only the last one that lookup finds. An object that the
+// removal leaves empty goes too, and pruneObject returns nil when nothing
+// is left. A value that is not an object is returned unchanged.
+func pruneObject(scan *jsonScanner, obj []byte, paths []fieldPath) []byte {
+	if obj[0] != '{' {
+		return obj
+	}
+	members, _ := scan.members(obj, nil)
+	out := append(make([]byte, 0, len(obj)), '{')
+	kept := 0
+	for i := range members {
+		mem := &members[i]
+		whole, below := usedBelow(paths, nil, mem.key())
+		if whole {
+			continue
+		}
+		value := mem.val
+		if len(below) > 0 {
+			if value = pruneObject(scan, value, below); value == nil {
+				continue
+			}
+		}
+		if kept > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, mem.keyToken...)
+		out = append(out, ':')
+		out = append(out, value...)
+		kept++
+	}
+	if kept == 0 {
+		return nil
+	}
+	return append(out, '}')
 }
 
 // appendUnescaped appends the decoded contents of a validated JSON string,

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/winnow-data/winnow/pipeline"
 )
@@ -102,11 +104,56 @@ func TestConfiguredFields(t *testing.T) {
 	if d.ID != "k1" || d.Text != "hello" || d.URL != "https://x.example/" || d.Source != "forum" {
 		t.Errorf("doc = %+v", d)
 	}
-	// Only top-level fields and the keys of metadata or meta objects are
-	// taken out of the metadata, so the doc object stays whole.
-	want := `{"doc":{"key":"k1","where":{"link":"https://x.example/"}},"text":"not this"}`
+	// Removing the mapped leaves empties doc.where and then doc, so both
+	// are left out.
+	want := `{"text":"not this"}`
 	if d.Metadata != want {
 		t.Errorf("metadata = %s\nwant %s", d.Metadata, want)
+	}
+}
+
+func TestNestedColumnFields(t *testing.T) {
+	bodyAndUID := pipeline.FieldMap{Text: "doc.body", ID: "doc.uid"}
+	cases := []struct {
+		name   string
+		fields pipeline.FieldMap
+		line   string
+		want   string
+	}{
+		{"parent emptied", bodyAndUID,
+			`{"doc":{"body":"write to jane@example.com","uid":"u0"},"lang":"en"}`, `{"lang":"en"}`},
+		{"siblings kept", bodyAndUID,
+			`{"doc":{"body":"b","uid":"u0","tags":["x"],"extra":{}}}`, `{"doc":{"tags":["x"],"extra":{}}}`},
+		{"duplicate keys all removed", bodyAndUID,
+			`{"doc":{"body":"old copy","uid":"u0","body":"b"},"k":1}`, `{"k":1}`},
+		{"escaped key", bodyAndUID,
+			`{"doc":{"b\u006fdy":"b","uid":"u0"}}`, `{}`},
+		{"three levels", pipeline.FieldMap{Text: "a.b.c"},
+			`{"a":{"b":{"c":"t"},"d":1},"z":1}`, `{"a":{"d":1},"z":1}`},
+		{"inside a merged object", pipeline.FieldMap{URL: "metadata.page.link"},
+			`{"text":"t","metadata":{"page":{"link":"https://x.example/","title":"T"},"dump":"d"}}`, `{"dump":"d","page":{"title":"T"}}`},
+		// An emptied key still wins over the same key of a lower rank, as
+		// it did before its nested field was removed.
+		{"emptied key keeps its rank", pipeline.FieldMap{URL: "metadata.x.y"},
+			`{"text":"t","metadata":{"x":{"y":"https://x.example/"}},"meta":{"x":"other"}}`, `{}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := writeInputFile(t, filepath.Join(dir, "a.jsonl"), []byte(c.line+"\n"))
+			cfg := pipeline.InputConfig{Paths: []string{path}, Fields: c.fields}
+			var logBuf bytes.Buffer
+			res := runFileSource(t, newSourceForTest(t, cfg, &logBuf), &logBuf)
+			if len(res.docs) != 1 {
+				t.Fatalf("docs = %d, events %v", len(res.docs), res.events)
+			}
+			if got := res.docs[0].Metadata; got != c.want {
+				t.Errorf("metadata = %s, want %s", got, c.want)
+			}
+			if !json.Valid([]byte(res.docs[0].Metadata)) {
+				t.Errorf("metadata is not valid JSON")
+			}
+		})
 	}
 }
 
@@ -167,4 +214,56 @@ func TestAppendJSONString(t *testing.T) {
 			t.Errorf("appendJSONString(%q) = %s, decodes to %q, %v", s, enc, got, err)
 		}
 	}
+}
+
+// FuzzJSONMapper checks that the columns other than text come out as valid
+// UTF-8, that the metadata is a JSON object, and that it never holds a
+// field that filled a column.
+func FuzzJSONMapper(f *testing.F) {
+	for _, seed := range []string{
+		`{"doc":{"body":"t","uid":"u"},"k":1}`,
+		`{"doc":{"body":"t","body":"u","x":{}},"doc":{"uid":1}}`,
+		`{"doc":{"b\u006fdy":"t"},"metadata":{"doc":{"body":"m"}},"meta":{"url":"x"}}`,
+		"{\"doc\":{\"body\":\"t\xff\",\"uid\":\"\xfe\"},\"k\xff\":[\"\xc3\"]}",
+	} {
+		f.Add([]byte(seed))
+	}
+	paths, err := newColumnPaths(pipeline.FieldMap{Text: "doc.body", ID: "doc.uid"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		m := jsonMapper{paths: paths}
+		members, err := m.scan.record(line, nil)
+		if err != nil {
+			return
+		}
+		var d pipeline.Doc
+		if !m.fill(&d, members) {
+			return
+		}
+		repairColumns(&d)
+		for name, col := range map[string]string{"id": d.ID, "url": d.URL, "source": d.Source, "metadata": d.Metadata} {
+			if !utf8.ValidString(col) {
+				t.Fatalf("%s %q is not valid UTF-8", name, col)
+			}
+		}
+		if d.Metadata == "" {
+			return
+		}
+		// UseNumber, because JSON numbers may exceed a float64.
+		dec := json.NewDecoder(strings.NewReader(d.Metadata))
+		dec.UseNumber()
+		var meta map[string]any
+		if err := dec.Decode(&meta); err != nil {
+			t.Fatalf("metadata %s is not a JSON object: %v", d.Metadata, err)
+		}
+		doc, _ := meta["doc"].(map[string]any)
+		if _, ok := doc["body"]; ok {
+			t.Fatalf("metadata %s holds doc.body", d.Metadata)
+		}
+		if _, ok := doc["uid"]; ok {
+			t.Fatalf("metadata %s holds doc.uid", d.Metadata)
+		}
+	})
 }

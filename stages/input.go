@@ -39,11 +39,14 @@ type Input struct {
 	// Name identifies the input in batches, positions and derived ids: the
 	// path relative to the folder or glob base it was found under, with
 	// forward slashes, or the base name of a file named on its own. Names
-	// are unique within a run.
+	// are unique within a run. They fill a string column, so each run of
+	// bytes that are not valid UTF-8 becomes U+FFFD; Path keeps the bytes.
 	Name        string
 	Path        string // path to open, as the user's argument leads to it
 	Format      string // FormatJSONL, FormatParquet or FormatWET
 	Compression string // "", "gzip" or "zstd"
+
+	nameRepaired bool // Name had invalid UTF-8, so each record of the input counts as EventInvalidUTF8
 }
 
 // ResolveInputs expands paths into the files to read, sorted by name in
@@ -242,7 +245,8 @@ func newInput(p, name, format string) (Input, bool) {
 	if detected == "" {
 		return Input{}, false
 	}
-	return Input{Name: name, Path: p, Format: detected, Compression: compression}, true
+	name, repaired := validUTF8(name)
+	return Input{Name: name, Path: p, Format: detected, Compression: compression, nameRepaired: repaired}, true
 }
 
 // detectFormat returns the format and compression a file name gives: .gz

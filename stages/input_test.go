@@ -182,6 +182,27 @@ func TestResolveInputsErrors(t *testing.T) {
 	}
 }
 
+func TestResolveInputsInvalidUTF8Names(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"caf\xe9.jsonl", "caf\xe8.jsonl"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Skip("file system rejects names that are not UTF-8:", err)
+		}
+	}
+	ins, err := ResolveInputs([]string{filepath.Join(dir, "caf\xe9.jsonl")}, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ins[0].Name != "caf\uFFFD.jsonl" || ins[0].Path != filepath.Join(dir, "caf\xe9.jsonl") {
+		t.Errorf("name, path = %q, %q, want the name repaired and the path unchanged", ins[0].Name, ins[0].Path)
+	}
+	// Both names repair to the same string, which would repeat derived ids.
+	_, err = ResolveInputs([]string{dir}, "auto")
+	if err == nil || !strings.Contains(err.Error(), "both have the name caf\uFFFD.jsonl") {
+		t.Errorf("error = %v, want a name clash", err)
+	}
+}
+
 func TestFileSourceUnreadableFile(t *testing.T) {
 	dir := t.TempDir()
 	vanished := writeInputFile(t, filepath.Join(dir, "a.jsonl"), numberedJSONLines(2))

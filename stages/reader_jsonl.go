@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/winnow-data/winnow/pipeline"
 )
@@ -22,8 +21,9 @@ import (
 // 405 MB/s with parquet-go/jsonlite and 486 MB/s with goccy/go-json. This
 // scanner, with the field mapping, runs at 850 to 950 MB/s
 // (BenchmarkJSONScanner). It also finds lone surrogate escapes, which
-// encoding/json silently replaces, and passes invalid UTF-8 through
-// unchanged so that a later stage can repair and count it.
+// encoding/json silently replaces. It passes invalid UTF-8 through
+// unchanged, and the file source then repairs every column but the text,
+// which the normalize stage repairs by its own policy.
 
 // maxJSONDepth is the deepest nesting of arrays and objects accepted, the
 // limit encoding/json uses.
@@ -415,7 +415,7 @@ func trimEOL(line []byte) []byte {
 }
 
 // jsonlReader decodes JSON lines, one record per line. Blank lines take a
-// record index but are skipped without an event.
+// record index and are counted as EventBlankLine, but not logged.
 type jsonlReader struct {
 	lines   lineReader
 	mapper  jsonMapper
@@ -452,6 +452,7 @@ func (r *jsonlReader) read(d *pipeline.Doc) (bool, error) {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 		}
 		if len(skipSpaceBytes(line)) == 0 {
+			r.events.count(EventBlankLine)
 			continue
 		}
 		if r.decode(line, index, d) {
@@ -471,13 +472,11 @@ func (r *jsonlReader) decode(line []byte, index int64, d *pipeline.Doc) bool {
 	if n := r.mapper.scan.loneSurrogates; n > 0 {
 		r.events.add(EventLoneSurrogate, "line", index+1, fmt.Errorf("%d lone UTF-16 surrogate escapes, decoded as U+FFFD", n))
 	}
-	if !utf8.Valid(line) {
-		r.events.add(EventInvalidUTF8, "line", index+1, errInvalidUTF8)
-	}
 	if !r.mapper.fill(d, r.members) {
 		r.events.add(EventMissingText, "line", index+1, errMissingText)
 		return false
 	}
+	r.events.repairUTF8(d, "line", index+1)
 	d.InputOffset = index
 	return true
 }

@@ -458,3 +458,60 @@ func TestSkipPlainWords(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONLInvalidUTF8Columns(t *testing.T) {
+	dir := t.TempDir()
+	lines := "{\"id\":\"i\xff\",\"text\":\"kept \xfe\",\"url\":\"https://x.example/\xff\",\"source\":\"s\xc3\",\"extra\":\"e\xff\",\"meta\":{\"k\":[\"m\xff\"]}}\n" +
+		"{\"id\":\"ok\",\"text\":\"valid\"}\n" +
+		"{\"id\":\"j\xff\",\"text\":\"valid\"}\n"
+	path := writeInputFile(t, filepath.Join(dir, "a.jsonl"), []byte(lines))
+	res := readFiles(t, path)
+
+	if len(res.docs) != 3 {
+		t.Fatalf("docs = %d, want 3", len(res.docs))
+	}
+	want := sourceDoc{
+		ID: "i\uFFFD", Text: "kept \xfe", URL: "https://x.example/\uFFFD", Source: "s\uFFFD",
+		Metadata: "{\"extra\":\"e\uFFFD\",\"k\":[\"m\uFFFD\"]}", Input: "a.jsonl",
+	}
+	if res.docs[0] != want {
+		t.Errorf("\n got %#v\nwant %#v", res.docs[0], want)
+	}
+	if res.docs[2].ID != "j\uFFFD" {
+		t.Errorf("id = %q, want j\uFFFD", res.docs[2].ID)
+	}
+	if !json.Valid([]byte(res.docs[0].Metadata)) {
+		t.Errorf("metadata %q is not valid JSON", res.docs[0].Metadata)
+	}
+	// One event per record, however many of its columns held invalid bytes.
+	if res.events[EventInvalidUTF8] != 2 {
+		t.Errorf("events = %v, want invalid_utf8 2", res.events)
+	}
+	logs := res.logsWith(EventInvalidUTF8)
+	if len(logs) != 2 || logs[0]["line"] != 1.0 || logs[1]["line"] != 3.0 {
+		t.Errorf("logs = %v, want lines 1 and 3", logs)
+	}
+}
+
+func TestJSONLBlankLines(t *testing.T) {
+	dir := t.TempDir()
+	lines := "\n{\"text\":\"one\"}\n   \n\t\r\n{\"text\":\"two\"}\n"
+	path := writeInputFile(t, filepath.Join(dir, "a.jsonl"), []byte(lines))
+	res := readFiles(t, path)
+
+	if got := docTexts(res.docs); got != "[one two]" {
+		t.Errorf("texts = %s, want [one two]", got)
+	}
+	if res.docs[0].Offset != 1 || res.docs[1].Offset != 4 {
+		t.Errorf("offsets = %d, %d, want 1, 4", res.docs[0].Offset, res.docs[1].Offset)
+	}
+	if res.events[EventBlankLine] != 3 {
+		t.Errorf("events = %v, want blank_line 3", res.events)
+	}
+	if logs := res.logsWith(EventBlankLine); len(logs) != 0 {
+		t.Errorf("blank_line logs = %v, want none", logs)
+	}
+	if in := res.inputs[0]; !in.Complete || in.Records != 5 {
+		t.Errorf("input record = %+v, want complete with 5 records", in)
+	}
+}

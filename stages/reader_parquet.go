@@ -9,7 +9,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -95,13 +94,11 @@ func (r *parquetReader) decode(index int64, d *pipeline.Doc) bool {
 		r.events.add(EventMalformedJSON, "offset", index, fmt.Errorf("encoding parquet row as JSON: %w", err))
 		return false
 	}
-	if !utf8.Valid(r.buf) {
-		r.events.add(EventInvalidUTF8, "offset", index, errInvalidUTF8)
-	}
 	if !r.mapper.fill(d, r.members) {
 		r.events.add(EventMissingText, "offset", index, errMissingText)
 		return false
 	}
+	r.events.repairUTF8(d, "offset", index)
 	d.InputOffset = index
 	return true
 }

@@ -235,3 +235,82 @@ func BenchmarkParquetSource(b *testing.B) {
 		}
 	}
 }
+
+func TestParquetInvalidUTF8(t *testing.T) {
+	type row struct {
+		Text string `parquet:"text"`
+		ID   string `parquet:"id"`
+		URL  string `parquet:"url"`
+		Note string `parquet:"note"`
+	}
+	rows := []row{
+		{Text: "kept \xff", ID: "p\xff", URL: "https://x.example/\xfe", Note: "n\xc3"},
+		{Text: "fine", ID: "ok", URL: "https://x.example/", Note: "n"},
+	}
+	dir := t.TempDir()
+	writeParquetInput(t, filepath.Join(dir, "a.parquet"), rows)
+	res := readFiles(t, dir)
+
+	if len(res.docs) != 2 {
+		t.Fatalf("docs = %d, events %v", len(res.docs), res.events)
+	}
+	d := res.docs[0]
+	if d.ID != "p\uFFFD" || d.URL != "https://x.example/\uFFFD" || d.Metadata != "{\"note\":\"n\uFFFD\"}" {
+		t.Errorf("id, url, metadata = %q, %q, %q, want U+FFFD for the invalid bytes", d.ID, d.URL, d.Metadata)
+	}
+	if d.Text != "kept \xff" {
+		t.Errorf("text = %q, want the bytes unchanged", d.Text)
+	}
+	if res.events[EventInvalidUTF8] != 1 {
+		t.Errorf("events = %v, want invalid_utf8 1", res.events)
+	}
+}
+
+// nestedDocRow keeps its text and id inside a group, with a sibling field.
+type nestedDocRow struct {
+	Doc struct {
+		Body string `parquet:"body"`
+		UID  string `parquet:"uid"`
+		Lang string `parquet:"lang"`
+	} `parquet:"doc"`
+	Added string `parquet:"added"`
+}
+
+// nestedOnlyRow keeps its text and id inside a group with nothing else.
+type nestedOnlyRow struct {
+	Doc struct {
+		Body string `parquet:"body"`
+		UID  string `parquet:"uid"`
+	} `parquet:"doc"`
+}
+
+func TestParquetNestedColumnFields(t *testing.T) {
+	dir := t.TempDir()
+	withSibling := make([]nestedDocRow, 1)
+	withSibling[0].Doc.Body = "write to jane@example.com"
+	withSibling[0].Doc.UID = "u0"
+	withSibling[0].Doc.Lang = "en"
+	withSibling[0].Added = "2024"
+	writeParquetInput(t, filepath.Join(dir, "a.parquet"), withSibling)
+	alone := make([]nestedOnlyRow, 1)
+	alone[0].Doc.Body = "write to john@example.com"
+	alone[0].Doc.UID = "u1"
+	writeParquetInput(t, filepath.Join(dir, "b.parquet"), alone)
+
+	cfg := pipeline.InputConfig{Paths: []string{dir}, Fields: pipeline.FieldMap{Text: "doc.body", ID: "doc.uid"}}
+	var logBuf bytes.Buffer
+	res := runFileSource(t, newSourceForTest(t, cfg, &logBuf), &logBuf)
+
+	if len(res.docs) != 2 {
+		t.Fatalf("docs = %d, events %v", len(res.docs), res.events)
+	}
+	if d := res.docs[0]; d.ID != "u0" || d.Text != "write to jane@example.com" {
+		t.Errorf("doc = %+v", d)
+	}
+	if got, want := res.docs[0].Metadata, `{"added":"2024","doc":{"lang":"en"}}`; got != want {
+		t.Errorf("metadata = %s, want %s", got, want)
+	}
+	if got := res.docs[1].Metadata; got != "{}" {
+		t.Errorf("metadata = %s, want {} once doc is empty", got)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/winnow-data/winnow/pipeline"
@@ -96,9 +95,6 @@ func (r *wetReader) read(d *pipeline.Doc) (bool, error) {
 
 // fill sets d from a conversion record whose body is in r.body.
 func (r *wetReader) fill(d *pipeline.Doc, h *warcHeader, index, start int64) {
-	if !utf8.Valid(r.body) {
-		r.events.add(EventInvalidUTF8, "offset", start, errInvalidUTF8)
-	}
 	// The text aliases r.body, which the next read overwrites; see docReader.
 	d.Text = unsafe.String(unsafe.SliceData(r.body), len(r.body))
 	d.URL = h.targetURI
@@ -114,6 +110,7 @@ func (r *wetReader) fill(d *pipeline.Doc, h *warcHeader, index, start int64) {
 	r.meta = appendJSONString(r.meta, h.date)
 	r.meta = append(r.meta, '}')
 	d.Metadata = string(r.meta)
+	r.events.repairUTF8(d, "offset", start)
 }
 
 // readHeader reads the version line and the header fields of the next

@@ -186,3 +186,33 @@ func FuzzWETReader(f *testing.F) {
 		}
 	})
 }
+
+func TestWETInvalidUTF8Header(t *testing.T) {
+	bad := testWARCRecord(map[string]string{
+		"WARC-Type":                        "conversion",
+		"WARC-Target-URI":                  "https://example.com/caf\xe9",
+		"WARC-Date":                        "2024-05-18T01:58:10Z",
+		"WARC-Record-ID":                   "<urn:uuid:\xff>",
+		"WARC-Identified-Content-Language": "e\xffg",
+	}, "body \xfe kept\n")
+	dir := t.TempDir()
+	writeInputFile(t, filepath.Join(dir, "a.warc.wet"), []byte(bad+testConversion(2, "")))
+	res := readFiles(t, dir)
+
+	if len(res.docs) != 2 {
+		t.Fatalf("docs = %d, events %v", len(res.docs), res.events)
+	}
+	d := res.docs[0]
+	if d.URL != "https://example.com/caf\uFFFD" || d.ID != "urn:uuid:\uFFFD" {
+		t.Errorf("url, id = %q, %q, want U+FFFD for the invalid bytes", d.URL, d.ID)
+	}
+	if want := "{\"content_language\":\"e\uFFFDg\",\"warc_date\":\"2024-05-18T01:58:10Z\"}"; d.Metadata != want {
+		t.Errorf("metadata = %q, want %q", d.Metadata, want)
+	}
+	if d.Text != "body \xfe kept\n" {
+		t.Errorf("text = %q, want the bytes unchanged", d.Text)
+	}
+	if res.events[EventInvalidUTF8] != 1 {
+		t.Errorf("events = %v, want invalid_utf8 1", res.events)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/winnow-data/winnow/pipeline"
 )
@@ -17,9 +19,10 @@ import (
 const (
 	EventMalformedJSON   = "malformed_json"   // a JSON line that does not parse; skipped
 	EventOversizedRecord = "oversized_record" // a record larger than the maximum record size; skipped
-	EventInvalidUTF8     = "invalid_utf8"     // a record with invalid UTF-8; kept with its bytes unchanged
+	EventInvalidUTF8     = "invalid_utf8"     // a record with invalid UTF-8 in a column or its input's name; kept, with U+FFFD in every column but text
 	EventLoneSurrogate   = "lone_surrogate"   // a record with an unpaired \ud800-style escape; kept, decoded as U+FFFD
 	EventMissingText     = "missing_text"     // a record without a string or number at the text path; skipped
+	EventBlankLine       = "blank_line"       // a JSON line with only whitespace; skipped, counted but not logged
 	EventMalformedWARC   = "malformed_warc"   // a WET record with an invalid header; skipped up to the next record
 	EventTruncatedFile   = "truncated_file"   // a file that ends inside a record or a compressed block
 	EventEmptyFile       = "empty_file"       // a file with no bytes, or none after decompression, or no rows
@@ -40,7 +43,7 @@ var eventMessages = map[string]string{
 }
 
 var (
-	errInvalidUTF8 = errors.New("invalid UTF-8 bytes, passed through unchanged")
+	errInvalidUTF8 = errors.New("invalid UTF-8 bytes: kept in the text, replaced by U+FFFD in the other columns")
 	errMissingText = errors.New("no string or number at the text path")
 	errEmptyFile   = errors.New("file contains no records")
 )
@@ -156,8 +159,8 @@ type docReader interface {
 // readInput reads one input into out and returns its record. The error is
 // not nil only when the run must stop.
 func (s *FileSource) readInput(ctx context.Context, in Input, out *batcher) (pipeline.InputRecord, error) {
-	rec := pipeline.InputRecord{URI: in.Name, Format: in.Format}
-	events := &inputEvents{env: s.env, path: in.Path, counts: map[string]int64{}}
+	rec := pipeline.InputRecord{URI: in.Name, Path: in.Path, Format: in.Format}
+	events := &inputEvents{env: s.env, path: in.Path, invalidName: in.nameRepaired, counts: map[string]int64{}}
 	defer events.flush()
 
 	raw, err := openRaw(in.Path)
@@ -330,9 +333,10 @@ const maxLoggedEvents = 10
 // inputEvents counts and logs the events of one input. Logs carry the
 // path, the position and the error, never document text.
 type inputEvents struct {
-	env    pipeline.Env
-	path   string
-	counts map[string]int64
+	env         pipeline.Env
+	path        string
+	invalidName bool // the input's name had invalid UTF-8, which every record carries
+	counts      map[string]int64
 }
 
 // add counts one event of reason at position pos, logged under posKey
@@ -345,6 +349,21 @@ func (e *inputEvents) add(reason, posKey string, pos int64, err error) {
 	}
 }
 
+// count adds one event of reason to the counters without logging it, for
+// events that are harmless and may repeat on most records.
+func (e *inputEvents) count(reason string) {
+	e.env.Events.Add(reason, 1)
+}
+
+// repairUTF8 repairs the columns of d with repairColumns and counts one
+// EventInvalidUTF8 at position pos when a column of d, or the name of the
+// input, had invalid UTF-8.
+func (e *inputEvents) repairUTF8(d *pipeline.Doc, posKey string, pos int64) {
+	if repairColumns(d) || e.invalidName {
+		e.add(EventInvalidUTF8, posKey, pos, errInvalidUTF8)
+	}
+}
+
 // flush logs how many events of each reason were counted but not logged.
 func (e *inputEvents) flush() {
 	for _, reason := range pipeline.SortedKeys(e.counts) {
@@ -352,4 +371,30 @@ func (e *inputEvents) flush() {
 			e.env.Logger.Warn("more bad input events than logged", "reason", reason, "path", e.path, "count", n, "logged", maxLoggedEvents)
 		}
 	}
+}
+
+// repairColumns replaces invalid UTF-8 in the id, url, source and metadata
+// of d, because Parquet string columns must hold valid UTF-8. It reports
+// whether any column had invalid UTF-8, the text included. The text keeps
+// its bytes: the normalize stage repairs it, and counts the replacements,
+// by its own policy. JSON metadata stays valid JSON, because its invalid
+// bytes can only be inside strings.
+func repairColumns(d *pipeline.Doc) bool {
+	invalid := !utf8.ValidString(d.Text)
+	for _, col := range []*string{&d.ID, &d.URL, &d.Source, &d.Metadata} {
+		var repaired bool
+		if *col, repaired = validUTF8(*col); repaired {
+			invalid = true
+		}
+	}
+	return invalid
+}
+
+// validUTF8 returns s with each run of invalid UTF-8 bytes replaced by
+// U+FFFD, and whether there was any. A valid s is returned without a copy.
+func validUTF8(s string) (string, bool) {
+	if utf8.ValidString(s) {
+		return s, false
+	}
+	return strings.ToValidUTF8(s, "\uFFFD"), true
 }

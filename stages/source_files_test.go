@@ -224,6 +224,7 @@ func TestFileSourceInputRecord(t *testing.T) {
 		Records:   697,
 		BytesRead: int64(len(readDolmaLines(t))),
 		Complete:  true,
+		Path:      sourceSamplePath,
 	}
 	if in != want {
 		t.Errorf("input record\n got %+v\nwant %+v", in, want)
@@ -320,6 +321,68 @@ func TestFileSourceDerivedIDs(t *testing.T) {
 	res = readFiles(t, filepath.Join(dir, "sub", "a.jsonl"))
 	if res.docs[0].ID != "a.jsonl:0" {
 		t.Errorf("single file id = %q, want a.jsonl:0", res.docs[0].ID)
+	}
+}
+
+func TestFileSourceInputPath(t *testing.T) {
+	dir := t.TempDir()
+	writeInputFile(t, filepath.Join(dir, "sub", "a.jsonl"), numberedJSONLines(1))
+	t.Chdir(dir)
+	cases := []struct {
+		name, arg, wantURI, wantPath string
+	}{
+		{"file", filepath.Join(dir, "sub", "a.jsonl"), "a.jsonl", filepath.Join(dir, "sub", "a.jsonl")},
+		{"folder", dir, "sub/a.jsonl", filepath.Join(dir, "sub", "a.jsonl")},
+		{"glob", filepath.Join(dir, "**", "*.jsonl"), "sub/a.jsonl", filepath.Join(dir, "sub", "a.jsonl")},
+		{"relative file", filepath.Join("sub", "a.jsonl"), "a.jsonl", filepath.Join("sub", "a.jsonl")},
+		{"relative folder", "sub", "a.jsonl", filepath.Join("sub", "a.jsonl")},
+		{"relative glob", "*/*.jsonl", "sub/a.jsonl", filepath.Join("sub", "a.jsonl")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := readFiles(t, c.arg)
+			if len(res.inputs) != 1 {
+				t.Fatalf("inputs = %d, want 1", len(res.inputs))
+			}
+			if got := res.inputs[0].URI; got != c.wantURI {
+				t.Errorf("uri = %q, want %q", got, c.wantURI)
+			}
+			if got := res.inputs[0].Path; got != c.wantPath {
+				t.Errorf("path = %q, want %q", got, c.wantPath)
+			}
+		})
+	}
+}
+
+func TestFileSourceInvalidUTF8Name(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "caf\xe9.jsonl")
+	if err := os.WriteFile(path, []byte(`{"text":"one"}`+"\n"+`{"text":"two","id":"x"}`+"\n"), 0o644); err != nil {
+		t.Skip("file system rejects names that are not UTF-8:", err)
+	}
+	const name = "caf\uFFFD.jsonl"
+	for _, arg := range []string{path, dir} {
+		res := readFiles(t, arg)
+		if len(res.docs) != 2 {
+			t.Fatalf("%s: docs = %d, want 2", arg, len(res.docs))
+		}
+		if d := res.docs[0]; d.Input != name || d.ID != name+":0" {
+			t.Errorf("%s: input, id = %q, %q, want %q, %q", arg, d.Input, d.ID, name, name+":0")
+		}
+		for _, b := range res.batches {
+			for _, p := range b.Positions {
+				if p.Input != name {
+					t.Errorf("%s: position input = %q, want %q", arg, p.Input, name)
+				}
+			}
+		}
+		if in := res.inputs[0]; in.URI != name || in.Path != path {
+			t.Errorf("%s: uri, path = %q, %q, want %q, %q", arg, in.URI, in.Path, name, path)
+		}
+		// Every record carries the name, so every record counts.
+		if res.events[EventInvalidUTF8] != 2 {
+			t.Errorf("%s: events = %v, want invalid_utf8 2", arg, res.events)
+		}
 	}
 }
 
