@@ -163,6 +163,7 @@ type BatchBuilder struct {
 	score     *array.Float32Builder
 	tokens    *array.Int32Builder
 	offset    *array.Int64Builder
+	signature *array.BinaryBuilder
 	n         int
 	positions []Position
 }
@@ -182,9 +183,10 @@ const (
 // NewBatchBuilder returns an empty builder.
 func NewBatchBuilder() *BatchBuilder {
 	bb := &BatchBuilder{
-		score:  array.NewFloat32Builder(memory.DefaultAllocator),
-		tokens: array.NewInt32Builder(memory.DefaultAllocator),
-		offset: array.NewInt64Builder(memory.DefaultAllocator),
+		score:     array.NewFloat32Builder(memory.DefaultAllocator),
+		tokens:    array.NewInt32Builder(memory.DefaultAllocator),
+		offset:    array.NewInt64Builder(memory.DefaultAllocator),
+		signature: array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.Binary),
 	}
 	for i := range bb.cols {
 		bb.cols[i] = array.NewStringBuilder(memory.DefaultAllocator)
@@ -208,6 +210,7 @@ func (bb *BatchBuilder) Append(d *Doc) {
 	bb.cols[sMetadata].Append(meta)
 	bb.cols[sInput].Append(d.Input)
 	bb.offset.Append(d.InputOffset)
+	bb.signature.Append(nil)
 	bb.n++
 }
 
@@ -241,6 +244,7 @@ func (bb *BatchBuilder) Build(seq uint64) *Batch {
 		bb.cols[sMetadata].NewArray(),
 		bb.cols[sInput].NewArray(),
 		bb.offset.NewArray(),
+		bb.signature.NewArray(),
 	}
 	rec := array.NewRecordBatch(DocSchema, cols, int64(bb.n))
 	for _, c := range cols {

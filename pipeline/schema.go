@@ -17,6 +17,7 @@ const (
 	ColMetadata    = "metadata"     // JSON object with the input record's other fields
 	ColInput       = "input"        // input the document was read from, as named in the run's inputs
 	ColInputOffset = "input_offset" // record index of the document within its input, from 0
+	ColSignature   = "signature"    // near-duplicate signature written by near_dedup, empty otherwise
 )
 
 // DocSchema is the Arrow schema of every batch and of the Parquet shards.
@@ -31,6 +32,7 @@ var DocSchema = arrow.NewSchema([]arrow.Field{
 	{Name: ColMetadata, Type: arrow.BinaryTypes.String},
 	{Name: ColInput, Type: arrow.BinaryTypes.String},
 	{Name: ColInputOffset, Type: arrow.PrimitiveTypes.Int64},
+	{Name: ColSignature, Type: arrow.BinaryTypes.Binary},
 }, nil)
 
 // colIndex maps a column name to its position in DocSchema.

@@ -28,6 +28,22 @@ type Preparer interface {
 	Prepare(ctx context.Context, b *Batch) error
 }
 
+// Seeder is implemented by stages whose state can start from the documents
+// of an earlier version, such as deduplication indexes: `winnow run
+// --dedup-against VERSION` calls Seed once per document of that version,
+// before the run starts, so new documents that duplicate it are dropped.
+type Seeder interface {
+	Seed(doc SeedDoc) error
+}
+
+// SeedDoc is a document of an earlier version, as a Seeder receives it.
+// Its fields are valid only during the Seed call.
+type SeedDoc struct {
+	ID        string
+	Text      string
+	Signature []byte // the signature column, as near_dedup wrote it
+}
+
 // Closer is implemented by stages that hold resources or state to flush
 // when the run ends. Close is called once, after the last Process call.
 type Closer interface {

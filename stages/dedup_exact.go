@@ -39,10 +39,7 @@ func newExactDedup(_ ExactDedupOptions, env pipeline.Env) (pipeline.Stage, error
 
 // Process drops the alive rows whose text was seen before. Rows an earlier
 // stage dropped are not added, so they never make a later copy a duplicate.
-//
-// NOTE: the set starts empty in every run. Deduplicating against the
-// documents of earlier dataset versions needs their hashes from the
-// committed shards, which the document schema does not carry yet.
+// With --dedup-against, Seed has filled the set from an earlier version.
 func (d *exactDedup) Process(_ context.Context, b *pipeline.Batch) error {
 	texts := b.Strings(pipeline.ColText)
 	for i := range b.Len() {
@@ -60,5 +57,13 @@ func (d *exactDedup) Process(_ context.Context, b *pipeline.Batch) error {
 // the stage held.
 func (d *exactDedup) Close(context.Context) error {
 	d.env.Logger.Info("exact dedup finished", "docs", d.seen.Len())
+	return nil
+}
+
+// Seed adds a document of an earlier version to the set, so a copy of it in
+// this run is dropped. The hash is recomputed from the stored text, which
+// is the text as it left this stage's chain.
+func (d *exactDedup) Seed(doc pipeline.SeedDoc) error {
+	d.seen.Add(dedup.ExactHash(doc.Text))
 	return nil
 }

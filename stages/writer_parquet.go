@@ -41,9 +41,10 @@ type createdByOption string
 func (o createdByOption) ConfigureWriter(c *parquet.WriterConfig) { c.CreatedBy = string(o) }
 
 // rowOverheadBytes is the part of a row's uncompressed size that does not
-// depend on its values: a 4-byte length before each of the 7 strings in
-// PLAIN encoding, plus the float32, int32 and int64 columns.
-const rowOverheadBytes = 7*4 + 4 + 4 + 8
+// depend on its values: a 4-byte length before each of the 7 strings and
+// the signature in PLAIN encoding, plus the float32, int32 and int64
+// columns.
+const rowOverheadBytes = 8*4 + 4 + 4 + 8
 
 // shardRow is one row of a shard. Its fields follow pipeline.DocSchema in
 // order, name and type. Every column is required, and strings carry the
@@ -63,12 +64,13 @@ type shardRow struct {
 	Metadata    string  `parquet:"metadata,plain"`
 	Input       string  `parquet:"input,dict"`
 	InputOffset int64   `parquet:"input_offset"`
+	Signature   []byte  `parquet:"signature,plain"`
 }
 
 // size returns the row's uncompressed size estimate, in bytes, as PLAIN
 // encoding would store it.
 func (r *shardRow) size() int64 {
-	n := len(r.ID) + len(r.Text) + len(r.URL) + len(r.Source) + len(r.Lang) + len(r.Metadata) + len(r.Input)
+	n := len(r.ID) + len(r.Text) + len(r.URL) + len(r.Source) + len(r.Lang) + len(r.Metadata) + len(r.Input) + len(r.Signature)
 	return int64(n + rowOverheadBytes)
 }
 
@@ -405,6 +407,7 @@ type docColumns struct {
 	langScore                                    *array.Float32
 	tokenCount                                   *array.Int32
 	inputOffset                                  *array.Int64
+	signature                                    *array.Binary
 }
 
 func batchColumns(b *pipeline.Batch) docColumns {
@@ -419,6 +422,7 @@ func batchColumns(b *pipeline.Batch) docColumns {
 		langScore:   b.Column(pipeline.ColLangScore).(*array.Float32),
 		tokenCount:  b.Column(pipeline.ColTokenCount).(*array.Int32),
 		inputOffset: b.Column(pipeline.ColInputOffset).(*array.Int64),
+		signature:   b.Column(pipeline.ColSignature).(*array.Binary),
 	}
 }
 
@@ -436,6 +440,7 @@ func (c *docColumns) fill(r *shardRow, i int) {
 		LangScore:   valueAt(c.langScore, i),
 		TokenCount:  valueAt(c.tokenCount, i),
 		InputOffset: valueAt(c.inputOffset, i),
+		Signature:   c.signature.Value(i),
 	}
 	if r.TokenCount == 0 {
 		r.TokenCount = int32(min(CountWhitespaceTokens(r.Text), math.MaxInt32))

@@ -228,7 +228,7 @@ func TestParquetSinkSchema(t *testing.T) {
 		FROM (DESCRIBE SELECT * FROM read_parquet(`+shardGlob(root)+`))`)
 	want := []string{
 		"id VARCHAR", "text VARCHAR", "url VARCHAR", "source VARCHAR", "lang VARCHAR",
-		"lang_score FLOAT", "token_count INTEGER", "metadata VARCHAR", "input VARCHAR", "input_offset BIGINT",
+		"lang_score FLOAT", "token_count INTEGER", "metadata VARCHAR", "input VARCHAR", "input_offset BIGINT", "signature BLOB",
 	}
 	var got []string
 	for _, r := range rows {
@@ -238,14 +238,15 @@ func TestParquetSinkSchema(t *testing.T) {
 		t.Errorf("DuckDB reports columns\n%v\nwant\n%v", got, want)
 	}
 
-	// Every column is required, and strings carry the STRING logical type.
+	// Every column is required, and strings carry the STRING logical type;
+	// the signature is raw bytes.
 	elems := testutil.DuckDBQuery(t, `SELECT name, type, repetition_type, converted_type, logical_type
 		FROM parquet_schema(`+shardGlob(root)+`) WHERE num_children IS NULL`)
 	for _, e := range elems {
 		if e["repetition_type"] != "REQUIRED" {
 			t.Errorf("column %v: repetition %v, want REQUIRED", e["name"], e["repetition_type"])
 		}
-		if e["type"] == "BYTE_ARRAY" && e["converted_type"] != "UTF8" {
+		if e["type"] == "BYTE_ARRAY" && e["name"] != "signature" && e["converted_type"] != "UTF8" {
 			t.Errorf("column %v: converted type %v, want UTF8 (STRING)", e["name"], e["converted_type"])
 		}
 	}

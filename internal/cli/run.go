@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -38,6 +39,8 @@ type runFlags struct {
 	logLevel    string
 	metricsAddr string
 	progress    string
+	cpuProfile  string
+	against     string
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -58,6 +61,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.logLevel, "log-level", "info", "minimum log level: debug, info, warn or error")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the run lasts, e.g. 127.0.0.1:9090")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress line on stderr: auto (when stdout is a terminal), always or never")
+	fs.StringVar(&f.against, "dedup-against", "", "VERSION of the output root (or latest) whose documents exact_dedup and near_dedup treat as already kept, so new copies of them are dropped")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file, for `go tool pprof`")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -84,6 +89,11 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f.against != "" {
+		if err := plan.seed(ctx, f.against, logger); err != nil {
+			return usageError{err}
+		}
+	}
 	if f.metricsAddr != "" {
 		_, shutdown, err := serveMetrics(f.metricsAddr, plan.pipeline.Metrics(), logger)
 		if err != nil {
@@ -96,6 +106,13 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		defer done()
 	}
 
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return usageError{err}
+		}
+		defer stopProfile()
+	}
 	logger.Info("run starting", "inputs", len(plan.source.Resolved()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
 	start := time.Now()
 	if err := plan.pipeline.Run(ctx); err != nil {
@@ -414,4 +431,110 @@ func warnChain(chain []pipeline.StageConfig, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function
+// is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// seed fills the deduplication stages with the documents of version, so
+// this run drops new copies of them. The version must come from a run whose
+// near_dedup options equal this run's, because signatures of other options
+// do not compare.
+func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) error {
+	if version == "latest" {
+		id, err := pipeline.LatestVersion(p.store)
+		if err != nil {
+			return fmt.Errorf("--dedup-against: %w", err)
+		}
+		version = id
+	}
+	prior, err := pipeline.ReadManifest(p.store, version)
+	if err != nil {
+		return fmt.Errorf("--dedup-against: %w", err)
+	}
+	var seeders []pipeline.Seeder
+	for _, s := range p.pipeline.Stages {
+		seeder, ok := s.Stage.(pipeline.Seeder)
+		if !ok {
+			continue
+		}
+		if s.Name == "near_dedup" {
+			if err := sameStageOptions(prior, p.resolved, s.Name); err != nil {
+				return fmt.Errorf("--dedup-against %s: %w", version, err)
+			}
+		}
+		seeders = append(seeders, seeder)
+	}
+	if len(seeders) == 0 {
+		return fmt.Errorf("--dedup-against: the chain has no exact_dedup or near_dedup stage")
+	}
+	n := 0
+	err = stages.ReadVersionDocs(ctx, p.cfg.Output.Root, prior, func(doc pipeline.SeedDoc) error {
+		n++
+		for _, s := range seeders {
+			if err := s.Seed(doc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("--dedup-against %s: %w", version, err)
+	}
+	p.resolved["dedup_against"] = version
+	logger.Info("deduplicating against an earlier version", "version", version, "docs", n)
+	return nil
+}
+
+// sameStageOptions checks that the stage called name ran in version prior
+// with the options resolved for this run.
+func sameStageOptions(prior *pipeline.Manifest, resolved map[string]any, name string) error {
+	want := stageOptions(resolved, name)
+	priorConfig, _ := prior.Config.(map[string]any)
+	got := stageOptions(priorConfig, name)
+	if got == nil {
+		return fmt.Errorf("version %s has no %s stage, so its documents carry no signatures", prior.ID, name)
+	}
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) {
+		return fmt.Errorf("%s ran with options %s there and %s here; signatures of different options do not compare", name, b, a)
+	}
+	return nil
+}
+
+// stageOptions returns the options of stage name in a resolved config, as
+// plain JSON values, or nil.
+func stageOptions(config map[string]any, name string) any {
+	raw, err := json.Marshal(config["stages"])
+	if err != nil {
+		return nil
+	}
+	var list []struct {
+		Name    string `json:"name"`
+		Options any    `json:"options"`
+	}
+	if json.Unmarshal(raw, &list) != nil {
+		return nil
+	}
+	for _, s := range list {
+		if s.Name == name {
+			return s.Options
+		}
+	}
+	return nil
 }

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/winnow-data/winnow/internal/testutil"
+)
+
+// splitSample writes the sample's first n lines to head.jsonl and all of it
+// to all.jsonl, in a temporary folder each, and returns the two paths.
+func splitSample(t *testing.T, n int) (head, all string) {
+	t.Helper()
+	raw, err := os.ReadFile(samplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(zr); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(buf.String(), "\n")
+	head = filepath.Join(t.TempDir(), "sample.jsonl")
+	all = filepath.Join(t.TempDir(), "sample.jsonl")
+	if err := os.WriteFile(head, []byte(strings.Join(lines[:n], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(all, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return head, all
+}
+
+func keptIDSet(t *testing.T, root string) []string {
+	t.Helper()
+	m := latestManifest(t, root)
+	rows := testutil.DuckDBQuery(t, fmt.Sprintf("SELECT id FROM read_parquet(%s) ORDER BY id", shardList(root, m)))
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r["id"].(string))
+	}
+	return ids
+}
+
+func TestDedupAgainstEarlierVersion(t *testing.T) {
+	head, all := splitSample(t, 300)
+	for _, method := range []string{"minhash", "simhash"} {
+		t.Run(method, func(t *testing.T) {
+			cfg := writeFile(t, "winnow.yaml", "stages:\n  - normalize\n  - near_dedup: {method: "+method+"}\n  - exact_dedup\n")
+
+			single := t.TempDir()
+			mustRun(t, "-c", cfg, "-o", single, all)
+			want := keptIDSet(t, single)
+
+			root := t.TempDir()
+			mustRun(t, "-c", cfg, "-o", root, head)
+			first := keptIDSet(t, root)
+			mustRun(t, "-c", cfg, "-o", root, "--dedup-against", "latest", all)
+			second := keptIDSet(t, root)
+
+			for _, id := range second {
+				if _, found := slices.BinarySearch(first, id); found {
+					t.Errorf("document %s of the first version was kept again", id)
+				}
+			}
+			union := append(slices.Clone(first), second...)
+			slices.Sort(union)
+			if !slices.Equal(union, want) {
+				t.Errorf("two incremental runs kept %d documents, one run over everything %d", len(union), len(want))
+			}
+			if m := latestManifest(t, root); !strings.Contains(fmt.Sprint(m.Config), "dedup_against") {
+				t.Errorf("the manifest's config does not record dedup_against: %v", m.Config)
+			}
+		})
+	}
+}
+
+func TestDedupAgainstRejectsOtherOptions(t *testing.T) {
+	head, all := splitSample(t, 100)
+	root := t.TempDir()
+	mustRun(t, "-c", writeFile(t, "a.yaml", "stages: [normalize, near_dedup]\n"), "-o", root, head)
+	code, _, stderr := runCLI(t, "run", "-c", writeFile(t, "b.yaml", "stages: [normalize, near_dedup: {bands: 20}]\n"),
+		"-o", root, "--dedup-against", "latest", all)
+	if code != exitUsage || !strings.Contains(stderr, "signatures of different options do not compare") {
+		t.Errorf("exit %d, stderr %q; want exit %d and the options named", code, stderr, exitUsage)
+	}
+	code, _, stderr = runCLI(t, "run", "-o", root, "--only", "normalize", "--dedup-against", "latest", all)
+	if code != exitUsage || !strings.Contains(stderr, "no exact_dedup or near_dedup stage") {
+		t.Errorf("exit %d, stderr %q; want a chain without dedup rejected", code, stderr)
+	}
+}

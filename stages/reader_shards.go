@@ -1,0 +1,70 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/winnow-data/winnow/pipeline"
+)
+
+// seedRow is the part of a shard row that seeds deduplication stages.
+type seedRow struct {
+	ID        string `parquet:"id"`
+	Text      string `parquet:"text"`
+	Signature []byte `parquet:"signature,optional"`
+}
+
+// ReadVersionDocs calls fn for every document of version m under root, in
+// shard and row order, after checking each shard's checksum against m.
+// Shards written before the signature column existed give documents with
+// no signature.
+func ReadVersionDocs(ctx context.Context, root string, m *pipeline.Manifest, fn func(pipeline.SeedDoc) error) error {
+	store, err := pipeline.OpenLocalStore(root)
+	if err != nil {
+		return err
+	}
+	if err := pipeline.VerifyShards(store, m); err != nil {
+		return err
+	}
+	for _, sh := range m.Shards {
+		if err := readShardDocs(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), fn); err != nil {
+			return fmt.Errorf("reading shard %s of version %s: %w", sh.Path, m.ID, err)
+		}
+	}
+	return nil
+}
+
+func readShardDocs(ctx context.Context, path string, fn func(pipeline.SeedDoc) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := parquet.NewGenericReader[seedRow](f)
+	defer r.Close()
+	rows := make([]seedRow, 256)
+	for {
+		n, err := r.Read(rows)
+		for i := range n {
+			doc := pipeline.SeedDoc{ID: rows[i].ID, Text: rows[i].Text, Signature: rows[i].Signature}
+			if err := fn(doc); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
