@@ -64,3 +64,7 @@ for w in 1 2; do
 	measure "all but langid" "$corpus" "$w" --skip langid
 	measure "all (500 docs)" "$small" "$w"
 done
+
+# Near-duplicate accuracy against true Jaccard similarity.
+echo
+"$here/near_accuracy.sh" "$out" "$docs"

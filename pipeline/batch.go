@@ -26,9 +26,13 @@ type Position struct {
 // A batch is owned by exactly one goroutine at a time: the stage that
 // received it may change it freely and gives it up by passing it on.
 type Batch struct {
-	Seq       uint64 // order of the batch in the run, from 0; workers restore this order
-	Rec       arrow.RecordBatch
-	Dropped   []string // drop reason per row; "" means the row is alive
+	Seq     uint64 // order of the batch in the run, from 0; workers restore this order
+	Rec     arrow.RecordBatch
+	Dropped []string // drop reason per row; "" means the row is alive
+	// Details holds an optional note per dropped row for the rejects
+	// output, such as the kept twin of a near duplicate; nil until a stage
+	// sets one.
+	Details   []string
 	Positions []Position
 }
 
@@ -44,6 +48,28 @@ func (b *Batch) Drop(i int, reason string) {
 	if b.Dropped[i] == "" {
 		b.Dropped[i] = reason
 	}
+}
+
+// DropWithDetail drops row i for reason, as Drop does, and records detail,
+// a short JSON object, for the rejects output. It does nothing when the row
+// is already dropped.
+func (b *Batch) DropWithDetail(i int, reason, detail string) {
+	if b.Dropped[i] != "" {
+		return
+	}
+	b.Dropped[i] = reason
+	if b.Details == nil {
+		b.Details = make([]string, len(b.Dropped))
+	}
+	b.Details[i] = detail
+}
+
+// Detail returns the detail recorded for row i, or "".
+func (b *Batch) Detail(i int) string {
+	if b.Details == nil {
+		return ""
+	}
+	return b.Details[i]
 }
 
 // LiveCount returns the number of rows still alive.

@@ -78,6 +78,10 @@ type OutputConfig struct {
 	RowGroupMaxBytes int64 `yaml:"row_group_max_bytes"`
 	// ZstdLevel is the zstd level of the shards, 1 to 22 (default 3).
 	ZstdLevel int `yaml:"zstd_level"`
+	// Rejects writes every dropped document, with its reason and any detail
+	// (such as the kept twin of a near duplicate), to ROOT/rejects as zstd
+	// JSON lines for audit (default false).
+	Rejects bool `yaml:"rejects"`
 }
 
 // StageConfig is one entry of the stage list: a stage name, written either

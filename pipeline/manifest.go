@@ -20,10 +20,11 @@ type Manifest struct {
 	ConfigHash string            `json:"config_hash"` // sha256 of the resolved config's canonical JSON
 	Inputs     []InputRecord     `json:"inputs"`
 	Shards     []ShardRecord     `json:"shards"`
-	Stages     []StageRecord     `json:"stages"`    // in dataflow order, source first and sink last
-	Totals     Totals            `json:"totals"`    // kept documents
-	Languages  map[string]Totals `json:"languages"` // kept documents by lang
-	Sources    map[string]Totals `json:"sources"`   // kept documents by source
+	Rejects    []ShardRecord     `json:"rejects,omitempty"` // files of dropped documents, when output.rejects is set
+	Stages     []StageRecord     `json:"stages"`            // in dataflow order, source first and sink last
+	Totals     Totals            `json:"totals"`            // kept documents
+	Languages  map[string]Totals `json:"languages"`         // kept documents by lang
+	Sources    map[string]Totals `json:"sources"`           // kept documents by source
 }
 
 // BuildInfo identifies the winnow build that wrote a manifest.

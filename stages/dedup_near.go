@@ -3,7 +3,9 @@ package stages
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -97,13 +99,15 @@ type nearDedup struct {
 	pending map[uint64][]docSketch // by batch Seq, from Prepare to Process
 
 	// Index state, touched only by Process.
-	lsh      *dedup.LSHIndex
-	sim      *dedup.SimHashIndex
-	kept     []uint16 // minhash: kept signatures, Bands*Rows values each, low 16 bits
-	bandKeys *dedup.MinHasher
-	low      dedup.Signature
-	keys     []uint64
-	cands    []uint32
+	lsh       *dedup.LSHIndex
+	sim       *dedup.SimHashIndex
+	kept      []uint16 // minhash: kept signatures, Bands*Rows values each, low 16 bits
+	simHashes []uint64 // simhash: kept hashes, by document number
+	keptIDs   []string // ids of kept documents, by document number, for the rejects output
+	bandKeys  *dedup.MinHasher
+	low       dedup.Signature
+	keys      []uint64
+	cands     []uint32
 }
 
 // docSketch is a document's signature or SimHash; empty when the document
@@ -181,6 +185,7 @@ func (s *nearDedup) Process(_ context.Context, b *pipeline.Batch) error {
 		return fmt.Errorf("batch %d reached Process without Prepare", b.Seq)
 	}
 
+	ids := b.Strings(pipeline.ColID)
 	var noShingles, rejected int64
 	sigs := array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.Binary)
 	defer sigs.Release()
@@ -193,19 +198,21 @@ func (s *nearDedup) Process(_ context.Context, b *pipeline.Batch) error {
 			noShingles++
 			continue
 		}
-		var dup bool
+		var m match
 		var err error
 		if s.lsh != nil {
-			dup, rejected, err = s.matchMinHash(sk.sig, rejected)
+			m, rejected, err = s.matchMinHash(sk.sig, rejected)
 		} else {
-			dup = s.matchSimHash(sk.hash)
+			m = s.matchSimHash(sk.hash)
 		}
 		if err != nil {
 			return err
 		}
-		if dup {
-			b.Drop(i, reasonNearDuplicate)
+		if m.found {
+			b.DropWithDetail(i, reasonNearDuplicate, m.detail(s.keptIDs))
+			continue
 		}
+		s.keptIDs = append(s.keptIDs, ids.Value(i))
 	}
 	col := sigs.NewArray()
 	defer col.Release()
@@ -215,10 +222,29 @@ func (s *nearDedup) Process(_ context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-// matchMinHash reports whether sig matches a kept document, and indexes it
-// as kept when it does not. rejected counts LSH candidates that verification
-// turned down.
-func (s *nearDedup) matchMinHash(sig dedup.Signature, rejected int64) (bool, int64, error) {
+// match is a kept document that a new document duplicates.
+type match struct {
+	found      bool
+	twin       uint32  // kept document number
+	similarity float64 // minhash: estimated Jaccard similarity
+	distance   int     // simhash: Hamming distance
+	simhash    bool
+}
+
+// detail is the rejects output's note on the match, naming the kept twin.
+func (m match) detail(keptIDs []string) string {
+	twin, _ := json.Marshal(keptIDs[m.twin])
+	if m.simhash {
+		return fmt.Sprintf(`{"twin":%s,"hamming_distance":%d}`, twin, m.distance)
+	}
+	return fmt.Sprintf(`{"twin":%s,"similarity":%.4f}`, twin, m.similarity)
+}
+
+// matchMinHash finds the first kept document, in index order, whose
+// similarity to sig reaches the threshold, and indexes sig as kept when
+// there is none. rejected counts LSH candidates that verification turned
+// down.
+func (s *nearDedup) matchMinHash(sig dedup.Signature, rejected int64) (match, int64, error) {
 	s.low = lowSignatureBits(s.low[:0], sig)
 	s.keys = s.bandKeys.AppendBandKeys(s.keys[:0], s.low)
 
@@ -226,15 +252,15 @@ func (s *nearDedup) matchMinHash(sig dedup.Signature, rejected int64) (bool, int
 	var err error
 	s.cands, err = s.lsh.AppendCandidates(s.cands[:0], next, s.keys)
 	if err != nil {
-		return false, rejected, err
+		return match{}, rejected, err
 	}
 	for _, c := range s.cands {
-		if s.similarity(s.low, c) >= s.opts.Threshold {
-			return true, rejected, nil
+		if sim := s.similarity(s.low, c); sim >= s.opts.Threshold {
+			return match{found: true, twin: c, similarity: sim}, rejected, nil
 		}
 		rejected++
 	}
-	return false, rejected, s.indexMinHash(next)
+	return match{}, rejected, s.indexMinHash(next)
 }
 
 // indexMinHash adds the signature in s.low, with its band keys in s.keys,
@@ -277,17 +303,19 @@ func (s *nearDedup) similarity(low dedup.Signature, c uint32) float64 {
 	return float64(equal) / float64(n)
 }
 
-// matchSimHash reports whether hash is within the Hamming distance of a kept
-// document's, and indexes it as kept when it is not. SimHash matches are
-// exact, so there is no candidate to verify.
-func (s *nearDedup) matchSimHash(hash uint64) bool {
+// matchSimHash finds the first kept document, in index order, whose hash is
+// within the Hamming distance of hash, and indexes hash as kept when there
+// is none. SimHash matches are exact, so there is no candidate to verify.
+func (s *nearDedup) matchSimHash(hash uint64) match {
 	next := uint32(s.sim.Len())
 	s.cands = s.sim.AppendNear(s.cands[:0], next, hash)
 	if len(s.cands) > 0 {
-		return true
+		twin := s.cands[0]
+		return match{found: true, twin: twin, distance: bits.OnesCount64(hash ^ s.simHashes[twin]), simhash: true}
 	}
 	s.sim.Insert(next, hash)
-	return false
+	s.simHashes = append(s.simHashes, hash)
+	return match{}
 }
 
 // Close logs the index size.
@@ -333,11 +361,15 @@ func (s *nearDedup) Seed(doc pipeline.SeedDoc) error {
 			s.low = append(s.low, uint64(binary.LittleEndian.Uint16(doc.Signature[2*i:])))
 		}
 		s.keys = s.bandKeys.AppendBandKeys(s.keys[:0], s.low)
+		s.keptIDs = append(s.keptIDs, doc.ID)
 		return s.indexMinHash(uint32(s.lsh.Len()))
 	}
 	if len(doc.Signature) != 8 {
 		return nil
 	}
-	s.sim.Insert(uint32(s.sim.Len()), binary.LittleEndian.Uint64(doc.Signature))
+	hash := binary.LittleEndian.Uint64(doc.Signature)
+	s.sim.Insert(uint32(s.sim.Len()), hash)
+	s.simHashes = append(s.simHashes, hash)
+	s.keptIDs = append(s.keptIDs, doc.ID)
 	return nil
 }

@@ -3,12 +3,15 @@ package cli
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/winnow-data/winnow/internal/testutil"
 )
@@ -97,5 +100,69 @@ func TestDedupAgainstRejectsOtherOptions(t *testing.T) {
 	code, _, stderr = runCLI(t, "run", "-o", root, "--only", "normalize", "--dedup-against", "latest", all)
 	if code != exitUsage || !strings.Contains(stderr, "no exact_dedup or near_dedup stage") {
 		t.Errorf("exit %d, stderr %q; want a chain without dedup rejected", code, stderr)
+	}
+}
+
+func TestRejectsNameTheKeptTwin(t *testing.T) {
+	cfg := writeFile(t, "winnow.yaml", "stages: [normalize, gopher_quality, near_dedup, exact_dedup]\noutput: {rejects: true}\n")
+	root := t.TempDir()
+	mustRun(t, "-c", cfg, "-o", root, samplePath)
+	m := latestManifest(t, root)
+	if len(m.Rejects) == 0 {
+		t.Fatal("the manifest lists no rejects file")
+	}
+
+	kept := map[string]bool{}
+	for _, id := range keptIDSet(t, root) {
+		kept[id] = true
+	}
+	reasons := map[string]int64{}
+	for _, f := range m.Rejects {
+		raw, err := os.ReadFile(filepath.Join(root, f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := zstd.NewReader(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := dec.DecodeAll(raw, nil)
+		dec.Close()
+		if err != nil {
+			t.Fatalf("rejects file %s: %v", f.Path, err)
+		}
+		for line := range strings.Lines(string(data)) {
+			var r struct {
+				ID, Reason, Text string
+				Detail           *struct {
+					Twin       string  `json:"twin"`
+					Similarity float64 `json:"similarity"`
+				}
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("rejects line %q: %v", line, err)
+			}
+			reasons[r.Reason]++
+			if kept[r.ID] {
+				t.Errorf("%s is both kept and rejected", r.ID)
+			}
+			if r.Reason == "near_duplicate" {
+				if r.Detail == nil || !kept[r.Detail.Twin] || r.Detail.Similarity < 0.7 {
+					t.Errorf("near duplicate %s: detail %+v, want a kept twin with similarity at least 0.7", r.ID, r.Detail)
+				}
+			}
+		}
+	}
+	var dropped int64
+	for _, s := range m.Stages[1 : len(m.Stages)-1] {
+		for reason, n := range s.Dropped {
+			dropped += n
+			if reasons[reason] != n {
+				t.Errorf("reason %s: %d rejects lines, %d drops in the manifest", reason, reasons[reason], n)
+			}
+		}
+	}
+	if reasons["near_duplicate"] == 0 || dropped == 0 {
+		t.Errorf("rejects by reason %v: want near duplicates among them", reasons)
 	}
 }

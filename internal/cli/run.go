@@ -261,6 +261,7 @@ type plan struct {
 	resolved map[string]any // the config with every stage's options resolved
 	source   *stages.FileSource
 	sink     *stages.ParquetSink
+	rejects  *stages.RejectsWriter // nil unless output.rejects is set
 	store    *pipeline.LocalStore
 	pipeline *pipeline.Pipeline
 }
@@ -316,12 +317,21 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 		return nil, err
 	}
 	p.sink = sink
+	var out pipeline.Sink = sink
+	if cfg.Output.Rejects {
+		rejects, err := stages.NewRejectsWriter(cfg.Output.Root, min(cfg.Output.ShardMaxBytes, rejectsFileMaxBytes), cfg.Output.ZstdLevel)
+		if err != nil {
+			return nil, err
+		}
+		p.rejects = rejects
+		out = teeSink{sink, rejects}
+	}
 
 	warnChain(cfg.Stages, logger)
 	p.pipeline = &pipeline.Pipeline{
 		Source: src, SourceEnv: srcEnv,
 		Stages: instances,
-		Sink:   sink, SinkEnv: sinkEnv,
+		Sink:   out, SinkEnv: sinkEnv,
 		Logger: logger,
 	}
 	p.resolved = map[string]any{
@@ -334,6 +344,7 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 			"shard_max_bytes":     cfg.Output.ShardMaxBytes,
 			"row_group_max_bytes": cfg.Output.RowGroupMaxBytes,
 			"zstd_level":          cfg.Output.ZstdLevel,
+			"rejects":             cfg.Output.Rejects,
 		},
 	}
 	return p, nil
@@ -385,6 +396,7 @@ func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
 		ConfigHash: hex.EncodeToString(sum[:]),
 		Inputs:     p.source.Inputs(),
 		Shards:     p.sink.Shards(),
+		Rejects:    p.rejectFiles(),
 		Stages:     p.pipeline.Metrics().StageRecords(),
 		Totals:     p.sink.Totals(),
 		Languages:  p.sink.Languages(),
@@ -537,4 +549,36 @@ func stageOptions(config map[string]any, name string) any {
 		}
 	}
 	return nil
+}
+
+// rejectsFileMaxBytes caps the JSON held for one rejects file, which is
+// buffered whole before compression.
+const rejectsFileMaxBytes = 64 << 20
+
+func (p *plan) rejectFiles() []pipeline.ShardRecord {
+	if p.rejects == nil {
+		return nil
+	}
+	return p.rejects.Files()
+}
+
+// teeSink writes each batch to the shard sink, then its dropped rows to the
+// rejects output.
+type teeSink struct {
+	shards  *stages.ParquetSink
+	rejects *stages.RejectsWriter
+}
+
+func (t teeSink) Write(ctx context.Context, b *pipeline.Batch) error {
+	if err := t.shards.Write(ctx, b); err != nil {
+		return err
+	}
+	return t.rejects.Write(ctx, b)
+}
+
+func (t teeSink) Close(ctx context.Context) error {
+	if err := t.shards.Close(ctx); err != nil {
+		return err
+	}
+	return t.rejects.Close(ctx)
 }
