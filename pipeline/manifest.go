@@ -9,22 +9,29 @@ const ManifestFormat = 1
 // full snapshot: Shards lists every shard a reader needs, with paths
 // relative to the dataset root. The file versions/<ID>.json holds it.
 type Manifest struct {
-	Format     int               `json:"format"`
-	ID         string            `json:"id"` // content hash of the manifest written with an empty ID
-	Tag        string            `json:"tag,omitempty"`
-	Parent     string            `json:"parent,omitempty"` // previous latest version, empty for the first
-	Message    string            `json:"message,omitempty"`
-	CreatedAt  time.Time         `json:"created_at"`
-	Winnow     BuildInfo         `json:"winnow"`
-	Config     any               `json:"config"`      // the resolved config, defaults applied
-	ConfigHash string            `json:"config_hash"` // sha256 of the resolved config's canonical JSON
-	Inputs     []InputRecord     `json:"inputs"`
-	Shards     []ShardRecord     `json:"shards"`
-	Rejects    []ShardRecord     `json:"rejects,omitempty"` // files of dropped documents, when output.rejects is set
-	Stages     []StageRecord     `json:"stages"`            // in dataflow order, source first and sink last
-	Totals     Totals            `json:"totals"`            // kept documents
-	Languages  map[string]Totals `json:"languages"`         // kept documents by lang
-	Sources    map[string]Totals `json:"sources"`           // kept documents by source
+	Format     int           `json:"format"`
+	ID         string        `json:"id"` // content hash of the manifest written with an empty ID
+	Tag        string        `json:"tag,omitempty"`
+	Parent     string        `json:"parent,omitempty"` // previous latest version, empty for the first
+	Message    string        `json:"message,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	Winnow     BuildInfo     `json:"winnow"`
+	Config     any           `json:"config"`      // the resolved config, defaults applied
+	ConfigHash string        `json:"config_hash"` // sha256 of the resolved config's canonical JSON
+	Inputs     []InputRecord `json:"inputs"`
+	Shards     []ShardRecord `json:"shards"`
+	Rejects    []ShardRecord `json:"rejects,omitempty"` // files of dropped documents, when output.rejects is set
+	// Deletions are rows of Shards that are not part of this version. A
+	// global deduplication pass removes documents this way instead of
+	// rewriting shards; every reader must skip them.
+	Deletions []Deletion `json:"deletions,omitempty"`
+	// DedupOf is the version a `winnow dedup` pass deduplicated to make
+	// this one, empty for versions made by `winnow run`.
+	DedupOf   string            `json:"dedup_of,omitempty"`
+	Stages    []StageRecord     `json:"stages"`    // in dataflow order, source first and sink last
+	Totals    Totals            `json:"totals"`    // kept documents
+	Languages map[string]Totals `json:"languages"` // kept documents by lang
+	Sources   map[string]Totals `json:"sources"`   // kept documents by source
 }
 
 // BuildInfo identifies the winnow build that wrote a manifest.
@@ -92,6 +99,29 @@ func (ms *Metrics) StageRecords() []StageRecord {
 			Events:   m.Events(),
 		}
 		out = append(out, r)
+	}
+	return out
+}
+
+// Deletion lists rows of one shard that a version leaves out.
+type Deletion struct {
+	Shard  string  `json:"shard"`  // path, as in ShardRecord.Path
+	Rows   []int64 `json:"rows"`   // row numbers in the shard, from 0, ascending
+	Reason string  `json:"reason"` // reason code, such as near_duplicate
+}
+
+// DeletedRows returns the deleted row numbers of each shard path.
+func (m *Manifest) DeletedRows() map[string]map[int64]bool {
+	out := map[string]map[int64]bool{}
+	for _, d := range m.Deletions {
+		rows := out[d.Shard]
+		if rows == nil {
+			rows = map[int64]bool{}
+			out[d.Shard] = rows
+		}
+		for _, r := range d.Rows {
+			rows[r] = true
+		}
 	}
 	return out
 }

@@ -21,9 +21,9 @@ type seedRow struct {
 }
 
 // ReadVersionDocs calls fn for every document of version m under root, in
-// shard and row order, after checking each shard's checksum against m.
-// Shards written before the signature column existed give documents with
-// no signature.
+// shard and row order, after checking each shard's checksum against m. Rows
+// that m deletes are skipped. Shards written before the signature column
+// existed give documents with no signature.
 func ReadVersionDocs(ctx context.Context, root string, m *pipeline.Manifest, fn func(pipeline.SeedDoc) error) error {
 	store, err := pipeline.OpenLocalStore(root)
 	if err != nil {
@@ -32,8 +32,18 @@ func ReadVersionDocs(ctx context.Context, root string, m *pipeline.Manifest, fn 
 	if err := pipeline.VerifyShards(store, m); err != nil {
 		return err
 	}
+	deleted := m.DeletedRows()
 	for _, sh := range m.Shards {
-		if err := readShardDocs(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), fn); err != nil {
+		skip := deleted[sh.Path]
+		row := int64(-1)
+		keep := func(doc pipeline.SeedDoc) error {
+			row++
+			if skip[row] {
+				return nil
+			}
+			return fn(doc)
+		}
+		if err := readShardDocs(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), keep); err != nil {
 			return fmt.Errorf("reading shard %s of version %s: %w", sh.Path, m.ID, err)
 		}
 	}

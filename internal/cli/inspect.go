@@ -137,6 +137,12 @@ func writeManifest(w io.Writer, m *pipeline.Manifest, verified bool) {
 	fmt.Fprintf(w, "winnow      %s %s\n", m.Winnow.Version, m.Winnow.Revision)
 	fmt.Fprintf(w, "config hash %s\n", m.ConfigHash)
 	fmt.Fprintf(w, "totals      %d docs, %.2f MB text, %d tokens\n", m.Totals.Docs, float64(m.Totals.Bytes)/1e6, m.Totals.Tokens)
+	if m.DedupOf != "" {
+		fmt.Fprintf(w, "dedup of    %s\n", m.DedupOf)
+	}
+	if n := deletedRows(m); n > 0 {
+		fmt.Fprintf(w, "deletions   %d rows of the shards below are not part of this version\n", n)
+	}
 	if verified {
 		fmt.Fprintln(w, "checksums   every shard verified")
 	}
@@ -214,4 +220,12 @@ func short(sum string) string {
 		return sum[:16]
 	}
 	return sum
+}
+
+func deletedRows(m *pipeline.Manifest) int {
+	n := 0
+	for _, d := range m.Deletions {
+		n += len(d.Rows)
+	}
+	return n
 }

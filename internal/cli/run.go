@@ -41,6 +41,7 @@ type runFlags struct {
 	progress    string
 	cpuProfile  string
 	against     string
+	appendTo    bool
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -62,6 +63,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at this address while the run lasts, e.g. 127.0.0.1:9090")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress line on stderr: auto (when stdout is a terminal), always or never")
 	fs.StringVar(&f.against, "dedup-against", "", "VERSION of the output root (or latest) whose documents exact_dedup and near_dedup treat as already kept, so new copies of them are dropped")
+	fs.BoolVar(&f.appendTo, "append", false, "make the new version the latest version's documents plus this run's, instead of this run's alone")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file, for `go tool pprof`")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -124,6 +126,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if src.DocsOut.Load() == 0 {
 		return fmt.Errorf("no documents read from %d inputs (%s); no version committed", len(plan.source.Inputs()), formatCounts(src.Events()))
 	}
+	plan.appendTo = f.appendTo
 	id, m, err := plan.commit(f.tag, f.message)
 	if err != nil {
 		return err
@@ -264,6 +267,7 @@ type plan struct {
 	rejects  *stages.RejectsWriter // nil unless output.rejects is set
 	store    *pipeline.LocalStore
 	pipeline *pipeline.Pipeline
+	appendTo bool // the new version adds to the latest one instead of replacing it
 }
 
 // buildPlan builds the source, the stages and the sink. Every config error
@@ -386,7 +390,7 @@ func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
 		return nil, fmt.Errorf("encoding the resolved config: %w", err)
 	}
 	sum := sha256.Sum256(canonical)
-	return &pipeline.Manifest{
+	m := &pipeline.Manifest{
 		Tag:        tag,
 		Parent:     parent,
 		Message:    message,
@@ -401,7 +405,41 @@ func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
 		Totals:     p.sink.Totals(),
 		Languages:  p.sink.Languages(),
 		Sources:    p.sink.Sources(),
-	}, nil
+	}
+	if p.appendTo && parent != "" {
+		prior, err := pipeline.ReadManifest(p.store, parent)
+		if err != nil {
+			return nil, fmt.Errorf("reading the version to append to: %w", err)
+		}
+		appendVersion(m, prior)
+	}
+	return m, nil
+}
+
+// appendVersion makes m hold prior's documents before its own: shards,
+// deletions, inputs and totals. Stage counts stay those of m's run.
+func appendVersion(m, prior *pipeline.Manifest) {
+	m.Shards = append(slices.Clone(prior.Shards), m.Shards...)
+	m.Deletions = slices.Clone(prior.Deletions)
+	m.Inputs = append(slices.Clone(prior.Inputs), m.Inputs...)
+	m.Totals = addTotals(prior.Totals, m.Totals)
+	m.Languages = mergeTotals(prior.Languages, m.Languages)
+	m.Sources = mergeTotals(prior.Sources, m.Sources)
+}
+
+func addTotals(a, b pipeline.Totals) pipeline.Totals {
+	return pipeline.Totals{Docs: a.Docs + b.Docs, Bytes: a.Bytes + b.Bytes, Tokens: a.Tokens + b.Tokens}
+}
+
+func mergeTotals(a, b map[string]pipeline.Totals) map[string]pipeline.Totals {
+	out := map[string]pipeline.Totals{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = addTotals(out[k], v)
+	}
+	return out
 }
 
 // toPlain turns a tagged options struct into maps and slices keyed by its
