@@ -40,6 +40,7 @@ type NearDedupOptions struct {
 	CharNgram       int     `yaml:"char_ngram" doc:"characters per shingle for scripts written without spaces (Chinese, Japanese, Thai, Khmer, Lao, Burmese); default 5"`
 	HammingDistance int     `yaml:"hamming_distance" doc:"largest Hamming distance between two 64-bit SimHashes for a drop, simhash only, 0 to 31; default 3"`
 	Keep            string  `yaml:"keep" doc:"which document of a cluster is kept: first (in input order); default first"`
+	TempDir         string  `yaml:"temp_dir" doc:"folder for the file of kept documents' signatures and ids, which is unlinked at once and read only to verify candidates; default \"\" means the system's temporary folder"`
 	Datatrove       bool    `yaml:"datatrove" doc:"compute signatures exactly as datatrove's MinhashDedupSignature does (its text simplification, word tokens, xxh64 and 112 permutations); slower; default false"`
 }
 
@@ -99,15 +100,14 @@ type nearDedup struct {
 	pending map[uint64][]docSketch // by batch Seq, from Prepare to Process
 
 	// Index state, touched only by Process.
-	lsh       *dedup.LSHIndex
-	sim       *dedup.SimHashIndex
-	kept      []uint16 // minhash: kept signatures, Bands*Rows values each, low 16 bits
-	simHashes []uint64 // simhash: kept hashes, by document number
-	keptIDs   []string // ids of kept documents, by document number, for the rejects output
-	bandKeys  *dedup.MinHasher
-	low       dedup.Signature
-	keys      []uint64
-	cands     []uint32
+	lsh      *dedup.LSHIndex
+	sim      *dedup.SimHashIndex
+	store    *keptStore // payload and id of every kept document, by document number
+	hash     uint64     // simhash: the hash of the document being matched
+	bandKeys *dedup.MinHasher
+	low      dedup.Signature
+	keys     []uint64
+	cands    []uint32
 }
 
 // docSketch is a document's signature or SimHash; empty when the document
@@ -142,6 +142,13 @@ func newNearDedup(opts NearDedupOptions, env pipeline.Env) (pipeline.Stage, erro
 		s.sim, err = dedup.NewSimHashIndex(opts.HammingDistance)
 	}
 	if err != nil {
+		return nil, err
+	}
+	payload := 8
+	if opts.Method == "minhash" {
+		payload = 2 * cfg.Bands * cfg.Rows
+	}
+	if s.store, err = newKeptStore(opts.TempDir, payload); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -190,7 +197,8 @@ func (s *nearDedup) Process(_ context.Context, b *pipeline.Batch) error {
 	sigs := array.NewBinaryBuilder(memory.DefaultAllocator, arrow.BinaryTypes.Binary)
 	defer sigs.Release()
 	for i, sk := range sketches {
-		sigs.Append(encodeSketch(sk))
+		payload := encodeSketch(sk)
+		sigs.Append(payload)
 		if !b.Alive(i) {
 			continue
 		}
@@ -203,16 +211,18 @@ func (s *nearDedup) Process(_ context.Context, b *pipeline.Batch) error {
 		if s.lsh != nil {
 			m, rejected, err = s.matchMinHash(sk.sig, rejected)
 		} else {
-			m = s.matchSimHash(sk.hash)
+			m, err = s.matchSimHash(sk.hash)
 		}
 		if err != nil {
 			return err
 		}
 		if m.found {
-			b.DropWithDetail(i, reasonNearDuplicate, m.detail(s.keptIDs))
+			b.DropWithDetail(i, reasonNearDuplicate, m.detail())
 			continue
 		}
-		s.keptIDs = append(s.keptIDs, ids.Value(i))
+		if err := s.index(payload, ids.Value(i)); err != nil {
+			return err
+		}
 	}
 	col := sigs.NewArray()
 	defer col.Release()
@@ -225,15 +235,15 @@ func (s *nearDedup) Process(_ context.Context, b *pipeline.Batch) error {
 // match is a kept document that a new document duplicates.
 type match struct {
 	found      bool
-	twin       uint32  // kept document number
+	twin       string  // id of the kept document
 	similarity float64 // minhash: estimated Jaccard similarity
 	distance   int     // simhash: Hamming distance
 	simhash    bool
 }
 
 // detail is the rejects output's note on the match, naming the kept twin.
-func (m match) detail(keptIDs []string) string {
-	twin, _ := json.Marshal(keptIDs[m.twin])
+func (m match) detail() string {
+	twin, _ := json.Marshal(m.twin)
 	if m.simhash {
 		return fmt.Sprintf(`{"twin":%s,"hamming_distance":%d}`, twin, m.distance)
 	}
@@ -241,46 +251,52 @@ func (m match) detail(keptIDs []string) string {
 }
 
 // matchMinHash finds the first kept document, in index order, whose
-// similarity to sig reaches the threshold, and indexes sig as kept when
-// there is none. rejected counts LSH candidates that verification turned
-// down.
+// similarity to sig reaches the threshold. It leaves sig's low bits in
+// s.low and band keys in s.keys for index. rejected counts LSH candidates
+// that verification turned down.
 func (s *nearDedup) matchMinHash(sig dedup.Signature, rejected int64) (match, int64, error) {
 	s.low = lowSignatureBits(s.low[:0], sig)
 	s.keys = s.bandKeys.AppendBandKeys(s.keys[:0], s.low)
 
-	next := uint32(s.lsh.Len())
 	var err error
-	s.cands, err = s.lsh.AppendCandidates(s.cands[:0], next, s.keys)
+	s.cands, err = s.lsh.AppendCandidates(s.cands[:0], uint32(s.lsh.Len()), s.keys)
 	if err != nil {
 		return match{}, rejected, err
 	}
 	for _, c := range s.cands {
-		if sim := s.similarity(s.low, c); sim >= s.opts.Threshold {
-			return match{found: true, twin: c, similarity: sim}, rejected, nil
+		stored, id, err := s.store.read(c)
+		if err != nil {
+			return match{}, rejected, err
+		}
+		if sim := similarity16LE(s.low, stored); sim >= s.opts.Threshold {
+			return match{found: true, twin: id, similarity: sim}, rejected, nil
 		}
 		rejected++
 	}
-	return match{}, rejected, s.indexMinHash(next)
+	return match{}, rejected, nil
 }
 
-// indexMinHash adds the signature in s.low, with its band keys in s.keys,
-// to the index as kept document next.
-func (s *nearDedup) indexMinHash(next uint32) error {
-	if err := s.lsh.Insert(next, s.keys); err != nil {
-		return err
+// index adds the document whose match call just failed as kept: its band
+// keys (minhash) or hash (simhash) to the index, its payload and id to the
+// store. Document numbers are the store's record numbers.
+func (s *nearDedup) index(payload []byte, id string) error {
+	next := uint32(s.store.len())
+	if s.lsh != nil {
+		if err := s.lsh.Insert(next, s.keys); err != nil {
+			return err
+		}
+	} else {
+		s.sim.Insert(next, s.hash)
 	}
-	for _, v := range s.low {
-		s.kept = append(s.kept, uint16(v))
-	}
-	return nil
+	return s.store.add(payload, id)
 }
 
-// lowSignatureBits appends the low 16 bits of each value of sig to dst. Band keys and
-// similarities are computed on these, the values the signature column
-// stores, so an index rebuilt from committed shards matches the one built
-// while writing them. Two different values agree in their low 16 bits with
-// probability 2^-16, which raises a similarity estimate by at most
-// (1-J)/65536 and leaves a band of 8 values 128 bits; in exchange a kept
+// lowSignatureBits appends the low 16 bits of each value of sig to dst. Band
+// keys and similarities are computed on these, the values the signature
+// column stores, so an index rebuilt from committed shards matches the one
+// built while writing them. Two different values agree in their low 16 bits
+// with probability 2^-16, which raises a similarity estimate by at most
+// (1-J)/65536 and leaves a band of 8 values 128 bits; in exchange a stored
 // signature takes 224 bytes at 112 values instead of 896.
 func lowSignatureBits(dst dedup.Signature, sig dedup.Signature) dedup.Signature {
 	for _, v := range sig {
@@ -289,44 +305,43 @@ func lowSignatureBits(dst dedup.Signature, sig dedup.Signature) dedup.Signature 
 	return dst
 }
 
-// similarity estimates the Jaccard similarity of low, a signature cut to
-// its low 16 bits, and kept document c.
-func (s *nearDedup) similarity(low dedup.Signature, c uint32) float64 {
-	n := len(low)
-	stored := s.kept[int(c)*n : int(c+1)*n]
+// similarity16LE estimates the Jaccard similarity of low, a signature cut to
+// its low 16 bits, and stored, such a signature as little-endian bytes.
+func similarity16LE(low dedup.Signature, stored []byte) float64 {
 	equal := 0
 	for i, v := range low {
-		if uint16(v) == stored[i] {
+		if uint16(v) == binary.LittleEndian.Uint16(stored[2*i:]) {
 			equal++
 		}
 	}
-	return float64(equal) / float64(n)
+	return float64(equal) / float64(len(low))
 }
 
 // matchSimHash finds the first kept document, in index order, whose hash is
-// within the Hamming distance of hash, and indexes hash as kept when there
-// is none. SimHash matches are exact, so there is no candidate to verify.
-func (s *nearDedup) matchSimHash(hash uint64) match {
-	next := uint32(s.sim.Len())
-	s.cands = s.sim.AppendNear(s.cands[:0], next, hash)
-	if len(s.cands) > 0 {
-		twin := s.cands[0]
-		return match{found: true, twin: twin, distance: bits.OnesCount64(hash ^ s.simHashes[twin]), simhash: true}
+// within the Hamming distance of hash. SimHash matches are exact, so there
+// is no candidate to verify.
+func (s *nearDedup) matchSimHash(hash uint64) (match, error) {
+	s.hash = hash
+	s.cands = s.sim.AppendNear(s.cands[:0], uint32(s.sim.Len()), hash)
+	if len(s.cands) == 0 {
+		return match{}, nil
 	}
-	s.sim.Insert(next, hash)
-	s.simHashes = append(s.simHashes, hash)
-	return match{}
+	stored, id, err := s.store.read(s.cands[0])
+	if err != nil {
+		return match{}, err
+	}
+	twinHash := binary.LittleEndian.Uint64(stored)
+	return match{found: true, twin: id, distance: bits.OnesCount64(hash ^ twinHash), simhash: true}, nil
 }
 
-// Close logs the index size.
+// Close logs the index size and releases the store.
 func (s *nearDedup) Close(context.Context) error {
 	if s.lsh != nil {
-		s.env.Logger.Info("near dedup finished", "method", "minhash", "indexed", s.lsh.Len(),
-			"index_bytes", s.lsh.Bytes(), "signature_bytes", 2*len(s.kept))
+		s.env.Logger.Info("near dedup finished", "method", "minhash", "indexed", s.lsh.Len(), "index_bytes", s.lsh.Bytes())
 	} else {
 		s.env.Logger.Info("near dedup finished", "method", "simhash", "indexed", s.sim.Len())
 	}
-	return nil
+	return s.store.close()
 }
 
 // encodeSketch is the signature column's value: each MinHash value's low 16
@@ -351,25 +366,17 @@ func encodeSketch(sk docSketch) []byte {
 // with one of another length (another method or band layout), is skipped;
 // the caller checks that the earlier version used the same options.
 func (s *nearDedup) Seed(doc pipeline.SeedDoc) error {
+	if len(doc.Signature) != s.store.payload {
+		return nil
+	}
 	if s.lsh != nil {
-		n := s.opts.Bands * s.opts.Rows
-		if len(doc.Signature) != 2*n {
-			return nil
-		}
 		s.low = s.low[:0]
-		for i := range n {
+		for i := range len(doc.Signature) / 2 {
 			s.low = append(s.low, uint64(binary.LittleEndian.Uint16(doc.Signature[2*i:])))
 		}
 		s.keys = s.bandKeys.AppendBandKeys(s.keys[:0], s.low)
-		s.keptIDs = append(s.keptIDs, doc.ID)
-		return s.indexMinHash(uint32(s.lsh.Len()))
+	} else {
+		s.hash = binary.LittleEndian.Uint64(doc.Signature)
 	}
-	if len(doc.Signature) != 8 {
-		return nil
-	}
-	hash := binary.LittleEndian.Uint64(doc.Signature)
-	s.sim.Insert(uint32(s.sim.Len()), hash)
-	s.simHashes = append(s.simHashes, hash)
-	s.keptIDs = append(s.keptIDs, doc.ID)
-	return nil
+	return s.index(doc.Signature, doc.ID)
 }
