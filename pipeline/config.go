@@ -41,7 +41,7 @@ type Config struct {
 	File string `yaml:"-"`
 }
 
-// InputConfig says what to read and how to map its fields.
+// InputConfig sets what a run reads and how record fields map to columns.
 type InputConfig struct {
 	// Paths are files, folders (read recursively) or glob patterns; the
 	// command line's INPUT arguments replace them.
@@ -67,7 +67,7 @@ type FieldMap struct {
 	Source string `yaml:"source"`
 }
 
-// OutputConfig says where and how shards are written.
+// OutputConfig sets where and how a run writes its shards.
 type OutputConfig struct {
 	// Root is the dataset root (default ./winnow-out); -o replaces it.
 	Root string `yaml:"root"`

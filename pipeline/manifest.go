@@ -67,7 +67,8 @@ type ShardRecord struct {
 	RowGroups int    `json:"row_groups"`
 }
 
-// StageRecord is what one stage did in the run that made a version.
+// StageRecord is the count of documents in, out and dropped by one stage of
+// the run that made a version.
 type StageRecord struct {
 	Name     string           `json:"name"`
 	DocsIn   int64            `json:"docs_in"`

@@ -65,8 +65,9 @@ type Sink interface {
 	Close(ctx context.Context) error
 }
 
-// Env is what the engine gives a component when it is built: a logger with
-// the component's name, and counters for events that are not drops.
+// Env is the environment the engine gives a component when it is built: a
+// logger with the component's name, and counters for events that are not
+// drops.
 type Env struct {
 	Logger *slog.Logger
 	Events *Counters

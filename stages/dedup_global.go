@@ -20,8 +20,8 @@ import (
 )
 
 // GlobalDoc is one document of a version as the global deduplication pass
-// sees it: where it is, what the keeper rules compare, and what the totals
-// count.
+// reads it: its location, the values the keeper rules compare, and the
+// values the totals count.
 type GlobalDoc struct {
 	Key         string // "<shard path>#<row>", unique within a version
 	Shard       string
