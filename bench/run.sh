@@ -32,7 +32,7 @@ measure() {
 	local results=()
 	for _ in $(seq "$runs"); do
 		rm -rf "$out/root"
-		GOMAXPROCS=$workers "$bin" run --json --progress never --log-level warn --workers "$workers" -o "$out/root" "$@" "$input" >"$out/summary.json"
+		GOMAXPROCS=$workers "$bin" run --json --progress never --log-level error --workers "$workers" -o "$out/root" "$@" "$input" >"$out/summary.json"
 		results+=("$(python3 - "$out/summary.json" "$name" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -51,17 +51,25 @@ name, workers = sys.argv[1], sys.argv[2]
 e2e = statistics.median(r[2] for r in rows)
 st = statistics.median(r[3] for r in rows)
 st_text = f"{st:10.1f}" if st > 0 else "         -"
-print(f"{name:<28} {workers:>7} {int(rows[0][0]):>8} {rows[0][1]:>8.1f} {e2e:>10.2f} {st_text}")
+print(f"{name:<32} {workers:>7} {int(rows[0][0]):>8} {rows[0][1]:>8.1f} {e2e:>10.2f} {st_text}")
 ' "$name" "$workers"
 }
 
-printf '%-28s %7s %8s %8s %10s %10s\n' "run" "workers" "docs" "MB" "e2e MB/s" "stage MB/s"
+# near_dedup is not in the default chain, so it needs configs of its own.
+near_only=$out/near-only.yaml
+near_chain=$out/near-chain.yaml
+printf 'stages: [near_dedup]\n' >"$near_only"
+printf 'stages: [normalize, gopher_quality, pii, exact_dedup, near_dedup]\n' >"$near_chain"
+
+printf '%-32s %7s %8s %8s %10s %10s\n' "run" "workers" "docs" "MB" "e2e MB/s" "stage MB/s"
 for w in 1 2; do
 	for stage in normalize exact_dedup gopher_quality pii; do
 		measure "$stage" "$corpus" "$w" --only "$stage"
 	done
+	measure near_dedup "$corpus" "$w" -c "$near_only"
 	measure langid "$small" "$w" --only langid
 	measure "all but langid" "$corpus" "$w" --skip langid
+	measure "all but langid, near_dedup" "$corpus" "$w" -c "$near_chain"
 	measure "all (500 docs)" "$small" "$w"
 done
 
