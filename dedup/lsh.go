@@ -41,6 +41,18 @@ type LSHIndex struct {
 	touched uint64
 }
 
+// Index is a MinHash LSH index of band keys, so a caller can choose where
+// the index lives: LSHIndex keeps it in memory, DiskLSHIndex in files. The
+// methods follow the contracts documented on LSHIndex.
+type Index interface {
+	Insert(doc uint32, keys []uint64) error
+	AppendCandidates(dst []uint32, doc uint32, keys []uint64) ([]uint32, error)
+	Len() int
+	Bytes() int
+}
+
+var _ Index = (*LSHIndex)(nil)
+
 // ErrReservedDoc is returned for document number 2^32-1, which the index
 // uses to mark empty slots.
 var ErrReservedDoc = errors.New("dedup: document number 4294967295 is reserved")
