@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/bits"
+	"os"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -32,29 +35,33 @@ func init() {
 
 // NearDedupOptions configures near_dedup.
 type NearDedupOptions struct {
-	Method          string  `yaml:"method" doc:"minhash or simhash; default minhash"`
-	Threshold       float64 `yaml:"threshold" doc:"minimum estimated Jaccard similarity to a kept document for a drop, minhash only, 0 to 1; default 0.7 (datatrove's 14x8 bands put the LSH threshold near 0.72)"`
-	Bands           int     `yaml:"bands" doc:"LSH bands, minhash only; default 14"`
-	Rows            int     `yaml:"rows" doc:"signature values per band, minhash only; default 8 (14 x 8 = 112 values, as datatrove and FineWeb)"`
-	WordNgram       int     `yaml:"word_ngram" doc:"words per shingle for scripts written with spaces; default 5"`
-	CharNgram       int     `yaml:"char_ngram" doc:"characters per shingle for scripts written without spaces (Chinese, Japanese, Thai, Khmer, Lao, Burmese); default 5"`
-	HammingDistance int     `yaml:"hamming_distance" doc:"largest Hamming distance between two 64-bit SimHashes for a drop, simhash only, 0 to 31; default 3"`
-	Keep            string  `yaml:"keep" doc:"which document of a cluster is kept: first (in input order); default first"`
-	TempDir         string  `yaml:"temp_dir" doc:"folder for the file of kept documents' signatures and ids, which is unlinked at once and read only to verify candidates; default \"\" means the system's temporary folder"`
-	Datatrove       bool    `yaml:"datatrove" doc:"compute signatures exactly as datatrove's MinhashDedupSignature does (its text simplification, word tokens, xxh64 and 112 permutations); slower; default false"`
+	Method           string  `yaml:"method" doc:"minhash or simhash; default minhash"`
+	Threshold        float64 `yaml:"threshold" doc:"minimum estimated Jaccard similarity to a kept document for a drop, minhash only, 0 to 1; default 0.7 (datatrove's 14x8 bands put the LSH threshold near 0.72)"`
+	Bands            int     `yaml:"bands" doc:"LSH bands, minhash only; default 14"`
+	Rows             int     `yaml:"rows" doc:"signature values per band, minhash only; default 8 (14 x 8 = 112 values, as datatrove and FineWeb)"`
+	WordNgram        int     `yaml:"word_ngram" doc:"words per shingle for scripts written with spaces; default 5"`
+	CharNgram        int     `yaml:"char_ngram" doc:"characters per shingle for scripts written without spaces (Chinese, Japanese, Thai, Khmer, Lao, Burmese); default 5"`
+	HammingDistance  int     `yaml:"hamming_distance" doc:"largest Hamming distance between two 64-bit SimHashes for a drop, simhash only, 0 to 31; default 3"`
+	Keep             string  `yaml:"keep" doc:"which document of a cluster is kept: first (in input order); default first"`
+	Index            string  `yaml:"index" doc:"where the LSH index lives: memory (about 88 bytes per kept document, over 500,000 documents/s) or disk (sorted band runs under temp_dir, a bounded buffer, for corpora whose index does not fit in memory; about 12,000 documents/s); default memory"`
+	IndexMemoryBytes int     `yaml:"index_memory_bytes" doc:"buffer of the disk index before it writes a sorted run, in bytes; default 67108864 (64 MiB)"`
+	TempDir          string  `yaml:"temp_dir" doc:"folder for the file of kept documents' signatures and ids, which is unlinked at once and read only to verify candidates; default \"\" means the system's temporary folder"`
+	Datatrove        bool    `yaml:"datatrove" doc:"compute signatures exactly as datatrove's MinhashDedupSignature does (its text simplification, word tokens, xxh64 and 112 permutations); slower; default false"`
 }
 
 // DefaultNearDedupOptions returns the options a config that names none gets.
 func DefaultNearDedupOptions() NearDedupOptions {
 	return NearDedupOptions{
-		Method:          "minhash",
-		Threshold:       0.7,
-		Bands:           dedup.DefaultBands,
-		Rows:            dedup.DefaultRows,
-		WordNgram:       dedup.DefaultWordN,
-		CharNgram:       dedup.DefaultCharN,
-		HammingDistance: 3,
-		Keep:            "first",
+		Method:           "minhash",
+		Threshold:        0.7,
+		Bands:            dedup.DefaultBands,
+		Rows:             dedup.DefaultRows,
+		WordNgram:        dedup.DefaultWordN,
+		CharNgram:        dedup.DefaultCharN,
+		HammingDistance:  3,
+		Keep:             "first",
+		Index:            "memory",
+		IndexMemoryBytes: 64 << 20,
 	}
 }
 
@@ -80,6 +87,10 @@ func (o *NearDedupOptions) Validate() error {
 		// needs every member seen before deciding, which a streaming stage
 		// cannot do without holding back its output.
 		return fmt.Errorf("invalid keep %q: near_dedup keeps the first document of each cluster in input order; use first", o.Keep)
+	case o.Index != "memory" && o.Index != "disk":
+		return fmt.Errorf("invalid index %q: use memory or disk", o.Index)
+	case o.IndexMemoryBytes < 1<<16:
+		return fmt.Errorf("invalid index_memory_bytes %d: must be at least 65536", o.IndexMemoryBytes)
 	case o.Datatrove && o.Method != "minhash":
 		return fmt.Errorf("invalid datatrove true: it applies to method minhash only")
 	}
@@ -100,7 +111,7 @@ type nearDedup struct {
 	pending map[uint64][]docSketch // by batch Seq, from Prepare to Process
 
 	// Index state, touched only by Process.
-	lsh      *dedup.LSHIndex
+	lsh      dedup.Index
 	sim      *dedup.SimHashIndex
 	store    *keptStore // payload and id of every kept document, by document number
 	hash     uint64     // simhash: the hash of the document being matched
@@ -132,7 +143,17 @@ func newNearDedup(opts NearDedupOptions, env pipeline.Env) (pipeline.Stage, erro
 			return nil, err
 		}
 		s.hashers.New = func() any { m, _ := dedup.NewMinHasher(cfg); return m }
-		s.lsh, err = dedup.NewLSHIndex(cfg.Bands)
+		if opts.Index == "disk" {
+			dir := opts.TempDir
+			if dir == "" {
+				dir = os.TempDir()
+			}
+			// NOTE: Close removes the index's files; a run that fails
+			// before Close leaves them in dir.
+			s.lsh, err = dedup.NewDiskLSHIndex(dir, cfg.Bands, opts.IndexMemoryBytes)
+		} else {
+			s.lsh, err = dedup.NewLSHIndex(cfg.Bands)
+		}
 	} else {
 		shingles := dedup.ShingleConfig{WordN: opts.WordNgram, CharN: opts.CharNgram}
 		if _, err = dedup.NewShingler(shingles); err != nil {
@@ -152,6 +173,21 @@ func newNearDedup(opts NearDedupOptions, env pipeline.Env) (pipeline.Stage, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// sketch computes the signature or SimHash of one text.
+func (s *nearDedup) sketch(text string) docSketch {
+	h := s.hashers.Get()
+	defer s.hashers.Put(h)
+	switch h := h.(type) {
+	case *dedup.MinHasher:
+		sig := h.AppendSignature(nil, text)
+		return docSketch{sig: sig, ok: len(sig) > 0}
+	case *dedup.Shingler:
+		hash, ok := dedup.SimHash(h.AppendShingles(nil, text))
+		return docSketch{hash: hash, ok: ok}
+	}
+	return docSketch{}
 }
 
 // Prepare computes the signature or SimHash of every alive row.
@@ -341,7 +377,11 @@ func (s *nearDedup) Close(context.Context) error {
 	} else {
 		s.env.Logger.Info("near dedup finished", "method", "simhash", "indexed", s.sim.Len())
 	}
-	return s.store.close()
+	err := s.store.close()
+	if c, ok := s.lsh.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
 }
 
 // encodeSketch is the signature column's value: each MinHash value's low 16
@@ -362,12 +402,16 @@ func encodeSketch(sk docSketch) []byte {
 }
 
 // Seed indexes a document of an earlier version as kept, from the
-// signature near_dedup stored with it. A document without a signature, or
-// with one of another length (another method or band layout), is skipped;
-// the caller checks that the earlier version used the same options.
+// signature near_dedup stored with it, or from its text when it has none of
+// this stage's size. The caller passes no signature when the earlier
+// version's options differ, so signatures always compare.
 func (s *nearDedup) Seed(doc pipeline.SeedDoc) error {
 	if len(doc.Signature) != s.store.payload {
-		return nil
+		sk := s.sketch(doc.Text)
+		if !sk.ok {
+			return nil // no shingles: never matches, so never indexed
+		}
+		doc.Signature = encodeSketch(sk)
 	}
 	if s.lsh != nil {
 		s.low = s.low[:0]

@@ -123,10 +123,13 @@ func TestNearDedupFixtures(t *testing.T) {
 		{"three identical and one unique", []string{base, base, base, paragraphs(2, 3)}, []string{"d0", "d3"}, false},
 		{"ten distinct documents", ten, []string{"d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9"}, false},
 	} {
-		for _, method := range []string{"minhash", "simhash"} {
+		for _, method := range []string{"minhash", "simhash", "minhash-disk"} {
 			t.Run(tc.name+"/"+method, func(t *testing.T) {
 				opts := DefaultNearDedupOptions()
 				opts.Method = method
+				if method == "minhash-disk" {
+					opts.Method, opts.Index, opts.IndexMemoryBytes, opts.TempDir = "minhash", "disk", 1<<16, t.TempDir()
+				}
 				got := runNearDedupChain(t, tc.texts, opts, 2, 2, !tc.raw)
 				if !slices.Equal(got, tc.want) {
 					t.Errorf("kept %v, want %v", got, tc.want)
@@ -190,6 +193,14 @@ func TestNearDedupDeterministic(t *testing.T) {
 		if got := runNearDedup(t, texts, DefaultNearDedupOptions(), c.batch, c.workers); !slices.Equal(got, want) {
 			t.Errorf("batch %d, workers %d: kept %d ids, want the %d of batch 64 on 1 worker", c.batch, c.workers, len(got), len(want))
 		}
+	}
+	disk := DefaultNearDedupOptions()
+	disk.Index, disk.IndexMemoryBytes, disk.TempDir = "disk", 1<<16, t.TempDir()
+	if got := runNearDedup(t, texts, disk, 64, 2); !slices.Equal(got, want) {
+		t.Errorf("disk index: kept %d ids, want the %d of the memory index", len(got), len(want))
+	}
+	if entries, _ := os.ReadDir(disk.TempDir); len(entries) != 0 {
+		t.Errorf("the disk index left %d entries in its folder", len(entries))
 	}
 }
 

@@ -518,3 +518,13 @@ func repairUTF8(r *shardRow) bool {
 	}
 	return repaired
 }
+
+// Discard removes the shard being written, after a run that failed or was
+// stopped, so no partial file stays under shards/. Finished shards stay:
+// they are content-addressed, and a later run that writes the same rows
+// reuses their names.
+func (s *ParquetSink) Discard() {
+	if s.open != nil {
+		s.abort()
+	}
+}

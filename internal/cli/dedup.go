@@ -63,6 +63,11 @@ func dedupCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if latest, err := pipeline.LatestVersion(store); err != nil || latest != base.ID {
+		if m, rerr := pipeline.ReadManifest(store, latest); err != nil || rerr != nil || m.DedupOf != base.ID {
+			return usageError{fmt.Errorf("--version %s: the latest version is %s; a pass commits on top of the latest version, so deduplicate that one", base.ID, latest)}
+		}
+	}
 	ctx := context.Background()
 	index, err := stages.LoadGlobalIndex(ctx, root, base, opts)
 	if err != nil {
@@ -204,7 +209,8 @@ func commitDedup(store *pipeline.LocalStore, base *pipeline.Manifest, index *sta
 // passOf returns the pass id recorded in a manifest made by dedup.
 func passOf(m *pipeline.Manifest) string {
 	config, _ := m.Config.(map[string]any)
-	pass, _ := config["pass"].(string)
+	dedup, _ := config["dedup"].(map[string]any)
+	pass, _ := dedup["pass"].(string)
 	return pass
 }
 
@@ -215,7 +221,16 @@ func dedupManifest(base *pipeline.Manifest, index *stages.GlobalIndex, removed [
 	m.Parent, m.DedupOf = base.ID, base.ID
 	m.Winnow = pipeline.BuildInfo{Version: Version(), Revision: Revision()}
 	m.Rejects = nil
-	m.Config = map[string]any{"dedup_of": base.ID, "pass": passID, "near_dedup": toPlain(opts), "keep": keep, "base_config_hash": base.ConfigHash}
+	// The config keeps the base version's, so --dedup-against can check this
+	// version's signatures as it checks the base's, and adds the pass.
+	config := map[string]any{}
+	if baseConfig, ok := base.Config.(map[string]any); ok {
+		for k, v := range baseConfig {
+			config[k] = v
+		}
+	}
+	config["dedup"] = map[string]any{"of": base.ID, "pass": passID, "near_dedup": toPlain(opts), "keep": keep}
+	m.Config = config
 	raw, _ := json.Marshal(m.Config)
 	sum := sha256.Sum256(raw)
 	m.ConfigHash = hex.EncodeToString(sum[:])

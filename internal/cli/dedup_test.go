@@ -88,16 +88,28 @@ func TestDedupAgainstEarlierVersion(t *testing.T) {
 	}
 }
 
-func TestDedupAgainstRejectsOtherOptions(t *testing.T) {
+func TestDedupAgainstOtherOptions(t *testing.T) {
 	head, all := splitSample(t, 100)
-	root := t.TempDir()
-	mustRun(t, "-c", writeFile(t, "a.yaml", "stages: [normalize, near_dedup]\n"), "-o", root, head)
-	code, _, stderr := runCLI(t, "run", "-c", writeFile(t, "b.yaml", "stages: [normalize, near_dedup: {bands: 20}]\n"),
-		"-o", root, "--dedup-against", "latest", all)
-	if code != exitUsage || !strings.Contains(stderr, "signatures of different options do not compare") {
-		t.Errorf("exit %d, stderr %q; want exit %d and the options named", code, stderr, exitUsage)
+	for _, tc := range []struct{ name, first, second string }{
+		{"other bands", "stages: [normalize, near_dedup]\n", "stages: [normalize, near_dedup: {bands: 20}]\n"},
+		{"other threshold", "stages: [normalize, near_dedup]\n", "stages: [normalize, near_dedup: {threshold: 0.8}]\n"},
+		{"no signatures stored", "stages: [normalize]\n", "stages: [normalize, near_dedup]\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			mustRun(t, "-c", writeFile(t, "a.yaml", tc.first), "-o", root, head)
+			first := keptIDSet(t, root)
+			mustRun(t, "-c", writeFile(t, "b.yaml", tc.second), "-o", root, "--dedup-against", "latest", all)
+			for _, id := range keptIDSet(t, root) {
+				if _, found := slices.BinarySearch(first, id); found {
+					t.Errorf("document %s of the first version was kept again", id)
+				}
+			}
+		})
 	}
-	code, _, stderr = runCLI(t, "run", "-o", root, "--only", "normalize", "--dedup-against", "latest", all)
+	root := t.TempDir()
+	mustRun(t, "-o", root, "--only", "normalize", head)
+	code, _, stderr := runCLI(t, "run", "-o", root, "--only", "normalize", "--dedup-against", "latest", all)
 	if code != exitUsage || !strings.Contains(stderr, "no exact_dedup or near_dedup stage") {
 		t.Errorf("exit %d, stderr %q; want a chain without dedup rejected", code, stderr)
 	}

@@ -119,8 +119,18 @@ func TestGlobalDedupMatchesSingleRun(t *testing.T) {
 	if m.Totals.Docs != int64(len(got)) {
 		t.Errorf("manifest totals %d docs, readers see %d", m.Totals.Docs, len(got))
 	}
+	if code, _, stderr := runCLI(t, "dedup", "-c", cfg, "--version", base.Parent, root); code != exitUsage || !strings.Contains(stderr, "the latest version is") {
+		t.Errorf("dedup of an older version: exit %d, stderr %q", code, stderr)
+	}
 	if code, _, stderr := runCLI(t, "show", "--verify", root); code != 0 {
 		t.Errorf("show --verify: exit %d: %s", code, stderr)
+	}
+
+	// A new run can deduplicate against the pass's version: the first
+	// part again adds nothing.
+	again := mustRun(t, "-c", cfg, "-o", root, "--append", "--dedup-against", "latest", files[0])
+	if again.DocsKept != m.Totals.Docs {
+		t.Errorf("after appending part-a again against the deduplicated version: %d docs, want %d", again.DocsKept, m.Totals.Docs)
 	}
 
 	// A second pass over the deduplicated version removes nothing more.

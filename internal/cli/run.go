@@ -95,6 +95,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		if err := plan.seed(ctx, f.against, logger); err != nil {
 			return usageError{err}
 		}
+		if f.against == "latest" && f.appendTo {
+			logger.Warn("--dedup-against latest reads the latest version now, but --append adds to the latest version at commit; a run that commits to this root meanwhile is not deduplicated against")
+		}
 	}
 	if f.metricsAddr != "" {
 		_, shutdown, err := serveMetrics(f.metricsAddr, plan.pipeline.Metrics(), logger)
@@ -118,6 +121,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	logger.Info("run starting", "inputs", len(plan.source.Resolved()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
 	start := time.Now()
 	if err := plan.pipeline.Run(ctx); err != nil {
+		plan.sink.Discard()
 		return fmt.Errorf("run stopped, no version committed: %w", err)
 	}
 	elapsed := time.Since(start)
@@ -501,9 +505,9 @@ func startCPUProfile(path string) (func(), error) {
 }
 
 // seed fills the deduplication stages with the documents of version, so
-// this run drops new copies of them. The version must come from a run whose
-// near_dedup options equal this run's, because signatures of other options
-// do not compare.
+// this run drops new copies of them. near_dedup takes the signatures stored
+// in the shards when they were made with the options that shape this run's
+// signatures, and computes them from the text otherwise.
 func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) error {
 	if version == "latest" {
 		id, err := pipeline.LatestVersion(p.store)
@@ -517,6 +521,7 @@ func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) er
 		return fmt.Errorf("--dedup-against: %w", err)
 	}
 	var seeders []pipeline.Seeder
+	storedSignatures := true
 	for _, s := range p.pipeline.Stages {
 		seeder, ok := s.Stage.(pipeline.Seeder)
 		if !ok {
@@ -524,7 +529,8 @@ func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) er
 		}
 		if s.Name == "near_dedup" {
 			if err := sameStageOptions(prior, p.resolved, s.Name); err != nil {
-				return fmt.Errorf("--dedup-against %s: %w", version, err)
+				logger.Info("computing signatures of the earlier version from its text", "version", version, "reason", err.Error())
+				storedSignatures = false
 			}
 		}
 		seeders = append(seeders, seeder)
@@ -535,6 +541,9 @@ func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) er
 	n := 0
 	err = stages.ReadVersionDocs(ctx, p.cfg.Output.Root, prior, func(doc pipeline.SeedDoc) error {
 		n++
+		if !storedSignatures {
+			doc.Signature = nil
+		}
 		for _, s := range seeders {
 			if err := s.Seed(doc); err != nil {
 				return err
@@ -559,10 +568,16 @@ func sameStageOptions(prior *pipeline.Manifest, resolved map[string]any, name st
 	if got == nil {
 		return fmt.Errorf("version %s has no %s stage, so its documents carry no signatures", prior.ID, name)
 	}
-	a, _ := json.Marshal(want)
-	b, _ := json.Marshal(got)
-	if string(a) != string(b) {
-		return fmt.Errorf("%s ran with options %s there and %s here; signatures of different options do not compare", name, b, a)
+	// Only the options that shape a signature must agree; thresholds and
+	// scratch folders may change between runs.
+	wantMap, _ := want.(map[string]any)
+	gotMap, _ := got.(map[string]any)
+	for _, key := range []string{"method", "bands", "rows", "word_ngram", "char_ngram", "datatrove"} {
+		a, _ := json.Marshal(wantMap[key])
+		b, _ := json.Marshal(gotMap[key])
+		if string(a) != string(b) {
+			return fmt.Errorf("%s option %s is %s in version %s and %s here", name, key, b, prior.ID, a)
+		}
 	}
 	return nil
 }
