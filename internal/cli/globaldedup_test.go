@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -76,16 +77,18 @@ func TestGlobalDedupMatchesSingleRun(t *testing.T) {
 	mustRun(t, "-c", cfg, "-o", single, dir)
 	want := versionIDs(t, single, latestManifest(t, single))
 
-	// Three workers append their part to one dataset at the same time,
-	// then three dedup workers split the bands of the result.
+	// Three worker processes append their part to one dataset at the same
+	// time, then three dedup worker processes split the bands of the result.
+	bin := winnowBinary(t)
 	root := t.TempDir()
 	var wg sync.WaitGroup
 	for _, f := range files {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if code, _, stderr := runCLI(t, "run", "--progress", "never", "--append", "--only", "normalize", "-c", cfg, "-o", root, f); code != 0 {
-				t.Errorf("run %s: exit %d: %s", f, code, stderr)
+			out, err := exec.Command(bin, "run", "--progress", "never", "--append", "--only", "normalize", "-c", cfg, "-o", root, f).CombinedOutput()
+			if err != nil {
+				t.Errorf("winnow run %s: %v\n%s", f, err, out)
 			}
 		}()
 	}
@@ -99,9 +102,9 @@ func TestGlobalDedupMatchesSingleRun(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, _, stderr := runCLI(t, "dedup", "-c", cfg, "--worker", fmt.Sprint(w), "--workers", "3", root)
-			if code != 0 {
-				t.Errorf("dedup worker %d: exit %d: %s", w, code, stderr)
+			out, err := exec.Command(bin, "dedup", "-c", cfg, "--worker", fmt.Sprint(w), "--workers", "3", root).CombinedOutput()
+			if err != nil {
+				t.Errorf("winnow dedup worker %d: %v\n%s", w, err, out)
 			}
 		}()
 	}
@@ -170,3 +173,31 @@ func mustJSON(s string) string {
 	raw, _ := json.Marshal(s)
 	return string(raw)
 }
+
+// winnowBinary builds cmd/winnow once per test binary, for tests that need
+// separate processes, and returns its path.
+func winnowBinary(t *testing.T) string {
+	t.Helper()
+	binaryOnce.Do(func() {
+		dir, err := makeSharedTemp()
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "winnow")
+		out, err := exec.Command("go", "build", "-o", binaryPath, "../../cmd/winnow").CombinedOutput()
+		if err != nil {
+			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		t.Fatal(binaryErr)
+	}
+	return binaryPath
+}
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
