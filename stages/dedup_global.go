@@ -4,16 +4,12 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/winnow-data/winnow/dedup"
 	"github.com/winnow-data/winnow/pipeline"
@@ -94,9 +90,9 @@ func LoadGlobalIndex(ctx context.Context, root string, m *pipeline.Manifest, opt
 	var low dedup.Signature
 	n := opts.Bands * opts.Rows
 	for _, sh := range m.Shards {
-		err := readGlobalRows(filepath.Join(root, filepath.FromSlash(sh.Path)), func(row int64, r *globalRow) {
+		err := readShardRows(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), func(row int64, r *globalRow) error {
 			if deleted[sh.Path][row] {
-				return
+				return nil
 			}
 			sig = hasher.AppendSignature(sig[:0], r.Text)
 			low = lowSignatureBits(low[:0], sig)
@@ -118,6 +114,7 @@ func LoadGlobalIndex(ctx context.Context, root string, m *pipeline.Manifest, opt
 				Input: r.Input, InputOffset: r.InputOffset, Length: len(r.Text), Lang: r.Lang, Source: r.Source,
 				Tokens: int64(r.TokenCount), LangScore: r.LangScore, TokenCount: r.TokenCount, Shingled: len(sig) > 0,
 			})
+			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("reading shard %s of version %s: %w", sh.Path, m.ID, err)
@@ -127,31 +124,6 @@ func LoadGlobalIndex(ctx context.Context, root string, m *pipeline.Manifest, opt
 		}
 	}
 	return x, nil
-}
-
-func readGlobalRows(path string, fn func(row int64, r *globalRow)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := parquet.NewGenericReader[globalRow](f)
-	defer r.Close()
-	rows := make([]globalRow, 256)
-	next := int64(0)
-	for {
-		n, err := r.Read(rows)
-		for i := range n {
-			fn(next, &rows[i])
-			next++
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 // Pair is two documents, by index into GlobalIndex.Docs with A < B, whose

@@ -51,21 +51,30 @@ func ReadVersionDocs(ctx context.Context, root string, m *pipeline.Manifest, fn 
 }
 
 func readShardDocs(ctx context.Context, path string, fn func(pipeline.SeedDoc) error) error {
+	return readShardRows(ctx, path, func(_ int64, r *seedRow) error {
+		return fn(pipeline.SeedDoc{ID: r.ID, Text: r.Text, Signature: r.Signature})
+	})
+}
+
+// readShardRows calls fn with every row of a shard, decoded into the
+// columns T names, and the row's number from 0.
+func readShardRows[T any](ctx context.Context, path string, fn func(row int64, r *T) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r := parquet.NewGenericReader[seedRow](f)
+	r := parquet.NewGenericReader[T](f)
 	defer r.Close()
-	rows := make([]seedRow, 256)
+	rows := make([]T, 256)
+	next := int64(0)
 	for {
 		n, err := r.Read(rows)
 		for i := range n {
-			doc := pipeline.SeedDoc{ID: rows[i].ID, Text: rows[i].Text, Signature: rows[i].Signature}
-			if err := fn(doc); err != nil {
+			if err := fn(next, &rows[i]); err != nil {
 				return err
 			}
+			next++
 		}
 		if errors.Is(err, io.EOF) {
 			return nil

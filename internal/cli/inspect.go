@@ -49,14 +49,7 @@ func versionsCommand(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return usageError{fmt.Errorf("versions takes one ROOT, got %q", pos)}
-	}
-	root := pipeline.DefaultOutputRoot
-	if len(pos) > 0 {
-		root = pos[0]
-	}
-	store, err := pipeline.OpenLocalStore(root)
+	store, err := openRoot("versions takes one ROOT", pos, 1)
 	if err != nil {
 		return err
 	}
@@ -91,14 +84,7 @@ func showCommand(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 2 {
-		return usageError{fmt.Errorf("show takes ROOT and VERSION, got %q", pos)}
-	}
-	root := pipeline.DefaultOutputRoot
-	if len(pos) > 0 {
-		root = pos[0]
-	}
-	store, err := pipeline.OpenLocalStore(root)
+	store, err := openRoot("show takes ROOT and VERSION", pos, 2)
 	if err != nil {
 		return err
 	}
@@ -228,4 +214,17 @@ func deletedRows(m *pipeline.Manifest) int {
 		n += len(d.Rows)
 	}
 	return n
+}
+
+// openRoot opens the dataset root named by the first positional argument,
+// or the default root, after checking there are at most maxArgs of them.
+func openRoot(usage string, pos []string, maxArgs int) (*pipeline.LocalStore, error) {
+	if len(pos) > maxArgs {
+		return nil, usageError{fmt.Errorf("%s, got %q", usage, pos)}
+	}
+	root := pipeline.DefaultOutputRoot
+	if len(pos) > 0 {
+		root = pos[0]
+	}
+	return pipeline.OpenLocalStore(root)
 }
