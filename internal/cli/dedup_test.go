@@ -178,3 +178,37 @@ func TestRejectsNameTheKeptTwin(t *testing.T) {
 		t.Errorf("rejects by reason %v: want near duplicates among them", reasons)
 	}
 }
+
+func TestRejectsCommandSamples(t *testing.T) {
+	cfg := writeFile(t, "winnow.yaml", "stages: [normalize, gopher_quality, exact_dedup]\noutput: {rejects: true}\n")
+	root := t.TempDir()
+	mustRun(t, "-c", cfg, "-o", root, samplePath)
+
+	code, out, stderr := runCLI(t, "rejects", "--reason", "gopher_short_doc", "--sample", "5", root)
+	if code != 0 {
+		t.Fatalf("rejects: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("rejects --sample 5 printed %d lines", len(lines))
+	}
+	for _, line := range lines {
+		var r struct{ Reason string }
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Reason != "gopher_short_doc" {
+			t.Errorf("line %q: reason %q, err %v", line, r.Reason, err)
+		}
+	}
+	if _, again, _ := runCLI(t, "rejects", "--reason", "gopher_short_doc", "--sample", "5", root); again != out {
+		t.Error("the same sample did not come back twice")
+	}
+
+	code, _, stderr = runCLI(t, "rejects", "--reason", "no_such_reason", root)
+	if code == 0 || !strings.Contains(stderr, "reasons present: ") || !strings.Contains(stderr, "gopher_short_doc=") {
+		t.Errorf("unknown reason: exit %d, stderr %q", code, stderr)
+	}
+	plain := t.TempDir()
+	mustRun(t, "-o", plain, "--only", "normalize", samplePath)
+	if code, _, stderr := runCLI(t, "rejects", plain); code == 0 || !strings.Contains(stderr, "output.rejects: true") {
+		t.Errorf("version without rejects: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -15,6 +15,7 @@ const usage = `winnow curates LLM pretraining text into versioned Parquet datase
 Usage:
   winnow run [flags] [INPUT...]    curate INPUT files, folders or globs into a new version
   winnow dedup [ROOT] [flags]      remove near duplicates across a committed version, split over workers
+  winnow rejects [ROOT] [flags]    print a sample of the documents a version's run dropped, by reason
   winnow stages                    list the stages and their options
   winnow versions [ROOT]           list the versions of a dataset (default ./winnow-out)
   winnow show [ROOT [VERSION]]     print one version (default: latest) as a table, or --json
@@ -40,6 +41,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = stagesCommand(args[1:], stdout)
 	case "dedup":
 		err = dedupCommand(args[1:], stdout, stderr)
+	case "rejects":
+		err = rejectsCommand(args[1:], stdout, stderr)
 	case "versions":
 		err = versionsCommand(args[1:], stdout)
 	case "show":
