@@ -123,7 +123,7 @@ var nltkContractions = []struct {
 	split int
 }{{"cannot", 3}, {"gimme", 3}, {"gonna", 3}, {"gotta", 3}, {"lemme", 3}, {"wanna", 3}}
 
-// contractions emits piece, splitting every contraction that stands as a
+// contractions emits piece, splitting every contraction that is a
 // whole run of word characters, as NLTK's \b(can)(not)\b does.
 func (d *datatroveShingler) contractions(piece []byte) {
 	cut := 0

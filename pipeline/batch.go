@@ -10,8 +10,8 @@ import (
 
 // Position is the stretch of one input that a batch covers: records
 // [FirstRecord, EndRecord) and the input's bytes up to EndOffset. Positions
-// travel with the batches so the commit step knows how far each input has
-// been consumed.
+// travel with the batches so the commit step can tell how far each input
+// has been consumed.
 type Position struct {
 	Input       string // input name, as in the column ColInput
 	FirstRecord int64  // index of the first record covered
@@ -30,8 +30,8 @@ type Batch struct {
 	Rec     arrow.RecordBatch
 	Dropped []string // drop reason per row; "" means the row is alive
 	// Details holds an optional note per dropped row for the rejects
-	// output, such as the kept twin of a near duplicate; nil until a stage
-	// sets one.
+	// output, such as the kept twin of a near duplicate. It is nil until a
+	// stage sets one.
 	Details   []string
 	Positions []Position
 }

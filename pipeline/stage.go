@@ -10,8 +10,8 @@ import (
 // Stage transforms or filters batches. Process may drop rows (Batch.Drop),
 // replace columns (Batch.SetColumn, Batch.MapStrings) and count events on
 // its Env, and must not keep the batch after it returns. A stage whose Spec
-// says Concurrent may have Process called from several goroutines at once,
-// on different batches; the engine then restores batch order behind it.
+// is Concurrent may have Process called from several goroutines at once, on
+// different batches, and the engine then restores batch order behind it.
 // Other stages see batches one at a time, in Seq order.
 type Stage interface {
 	Process(ctx context.Context, b *Batch) error

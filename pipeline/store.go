@@ -242,7 +242,7 @@ const commitLockStale = 10 * time.Minute
 
 // LockCommits takes the root's commit lock, waiting up to wait for another
 // process to release it, and returns the function that releases it. Runs
-// that commit to the same root at once take turns, so each sees the
+// that commit to the same root at once take turns, so each records the
 // other's version as its parent.
 func (s *LocalStore) LockCommits(wait time.Duration) (func(), error) {
 	p, err := s.localPath(commitLockName)

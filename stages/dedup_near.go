@@ -332,7 +332,7 @@ func (s *nearDedup) index(payload []byte, id string) error {
 // column stores, so an index rebuilt from committed shards matches the one
 // built while writing them. Two different values agree in their low 16 bits
 // with probability 2^-16, which raises a similarity estimate by at most
-// (1-J)/65536 and leaves a band of 8 values 128 bits; in exchange a stored
+// (1-J)/65536 and leaves a band of 8 values 128 bits. In exchange a stored
 // signature takes 224 bytes at 112 values instead of 896.
 func lowSignatureBits(dst dedup.Signature, sig dedup.Signature) dedup.Signature {
 	for _, v := range sig {
@@ -384,9 +384,9 @@ func (s *nearDedup) Close(context.Context) error {
 	return err
 }
 
-// encodeSketch is the signature column's value: each MinHash value's low 16
-// bits, little-endian, or the SimHash as 8 bytes little-endian; nil for a
-// document without shingles.
+// encodeSketch returns the signature column's value: each MinHash value's
+// low 16 bits, little-endian, or the SimHash as 8 bytes little-endian. A
+// document without shingles gets nil.
 func encodeSketch(sk docSketch) []byte {
 	if !sk.ok {
 		return nil

@@ -26,8 +26,8 @@ type keptStore struct {
 }
 
 // newKeptStore creates the store's file in dir (the system's temporary
-// folder when dir is "") and unlinks it at once, so it disappears with the
-// process whatever happens.
+// folder when dir is "") and unlinks it at once, so the system frees it
+// when the process ends, a crash included.
 func newKeptStore(dir string, payload int) (*keptStore, error) {
 	f, err := os.CreateTemp(dir, "winnow-near-dedup-*")
 	if err != nil {

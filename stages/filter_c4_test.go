@@ -203,16 +203,7 @@ func TestC4OptionsValidate(t *testing.T) {
 		{"unknown language", "languages: [en]", `invalid languages entry "en"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec, _ := pipeline.Lookup("c4")
-			_, err := spec.Build(yamlNode(t, tt.options), pipeline.Env{})
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("Build: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("Build error = %v, want one containing %q", err, tt.wantErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkBuild(t, "c4", tt.options, tt.wantErr) })
 	}
 }
 

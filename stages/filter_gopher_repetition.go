@@ -147,8 +147,8 @@ func (o *RepetitionOptions) failedRule(s RepetitionSignals) string {
 // RepetitionSignals are the measurements the Gopher repetition rules test,
 // taken by MeasureRepetition. Characters are Unicode code points.
 //
-// A line is the text between two LFs with surrounding whitespace trimmed; a
-// line that is then empty is blank, and blank lines are neither lines nor
+// A line is the text between two LFs with surrounding whitespace trimmed.
+// A line that is then empty is blank, and blank lines are neither lines nor
 // repeats. A paragraph is a run of non-blank lines between runs of blank
 // lines, compared line by line. A line or paragraph is duplicated when an
 // identical one came earlier in the document: the first occurrence is not a

@@ -222,16 +222,7 @@ func TestRepetitionOptionsValidate(t *testing.T) {
 		{"unknown language", "languages: [english]", `invalid languages entry "english"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec, _ := pipeline.Lookup("gopher_repetition")
-			_, err := spec.Build(yamlNode(t, tt.options), pipeline.Env{})
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("Build: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("Build error = %v, want one containing %q", err, tt.wantErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkBuild(t, "gopher_repetition", tt.options, tt.wantErr) })
 	}
 }
 

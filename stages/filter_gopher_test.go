@@ -179,16 +179,7 @@ func TestGopherOptionsValidate(t *testing.T) {
 		{"wrong type", "min_words: many", "invalid options"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec, _ := pipeline.Lookup("gopher_quality")
-			_, err := spec.Build(yamlNode(t, tt.options), pipeline.Env{})
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("Build: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("Build error = %v, want one containing %q", err, tt.wantErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkBuild(t, "gopher_quality", tt.options, tt.wantErr) })
 	}
 }
 

@@ -203,16 +203,7 @@ func TestToxicityOptionsValidate(t *testing.T) {
 		{"missing allow file", "allow_words_file: /nonexistent/allow.txt", `invalid allow_words_file "/nonexistent/allow.txt"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec, _ := pipeline.Lookup("toxicity")
-			_, err := spec.Build(yamlNode(t, tt.options), pipeline.Env{})
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("Build: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("Build error = %v, want one containing %q", err, tt.wantErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkBuild(t, "toxicity", tt.options, tt.wantErr) })
 	}
 }
 

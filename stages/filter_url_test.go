@@ -125,16 +125,7 @@ func TestURLFilterOptionsValidate(t *testing.T) {
 		{"unknown option", "banned_word_file: x", "invalid options"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec, _ := pipeline.Lookup("url_filter")
-			_, err := spec.Build(yamlNode(t, tt.options), pipeline.Env{})
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("Build: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("Build error = %v, want one containing %q", err, tt.wantErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkBuild(t, "url_filter", tt.options, tt.wantErr) })
 	}
 }
 

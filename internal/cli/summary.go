@@ -10,7 +10,8 @@ import (
 	"github.com/winnow-data/winnow/pipeline"
 )
 
-// summary is what `winnow run` prints at the end, as a table or as JSON.
+// summary is the report `winnow run` prints at the end, as a table or as
+// JSON.
 type summary struct {
 	Version     string                 `json:"version"`
 	Root        string                 `json:"root"`
