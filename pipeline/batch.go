@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -62,6 +64,37 @@ func (b *Batch) DropWithDetail(i int, reason, detail string) {
 		b.Details = make([]string, len(b.Dropped))
 	}
 	b.Details[i] = detail
+}
+
+// DropSignal drops row i for reason, as Drop does, and records the rule's
+// measured value and its threshold as the row's detail, as
+// {"signal":"words","value":37,"threshold":50}. The rejects output turns
+// those into columns, so drops can be counted by how far they missed.
+// Values that are not finite are written as null.
+func (b *Batch) DropSignal(i int, reason, signal string, value, threshold float64) {
+	if b.Dropped[i] != "" {
+		return
+	}
+	b.DropWithDetail(i, reason, SignalDetail(signal, value, threshold))
+}
+
+// SignalDetail formats the detail DropSignal records.
+func SignalDetail(signal string, value, threshold float64) string {
+	buf := make([]byte, 0, 64)
+	buf = append(buf, `{"signal":`...)
+	buf = strconv.AppendQuote(buf, signal)
+	buf = append(buf, `,"value":`...)
+	buf = appendJSONFloat(buf, value)
+	buf = append(buf, `,"threshold":`...)
+	buf = appendJSONFloat(buf, threshold)
+	return string(append(buf, '}'))
+}
+
+func appendJSONFloat(buf []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(buf, "null"...)
+	}
+	return strconv.AppendFloat(buf, v, 'g', -1, 64)
 }
 
 // Detail returns the detail recorded for row i, or "".

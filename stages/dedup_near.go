@@ -253,7 +253,7 @@ func (s *nearDedup) Process(_ context.Context, b *pipeline.Batch) error {
 			return err
 		}
 		if m.found {
-			b.DropWithDetail(i, reasonNearDuplicate, m.detail())
+			b.DropWithDetail(i, reasonNearDuplicate, m.detail(s.opts))
 			continue
 		}
 		if err := s.index(payload, ids.Value(i)); err != nil {
@@ -278,12 +278,16 @@ type match struct {
 }
 
 // detail is the rejects output's note on the match, naming the kept twin.
-func (m match) detail() string {
+// It carries the measured similarity as the signal, next to the threshold
+// it reached.
+func (m match) detail(opts NearDedupOptions) string {
 	twin, _ := json.Marshal(m.twin)
 	if m.simhash {
-		return fmt.Sprintf(`{"twin":%s,"hamming_distance":%d}`, twin, m.distance)
+		return fmt.Sprintf(`{"twin":%s,"hamming_distance":%d,"signal":"hamming_distance","value":%d,"threshold":%d}`,
+			twin, m.distance, m.distance, opts.HammingDistance)
 	}
-	return fmt.Sprintf(`{"twin":%s,"similarity":%.4f}`, twin, m.similarity)
+	return fmt.Sprintf(`{"twin":%s,"similarity":%.4f,"signal":"similarity","value":%.4f,"threshold":%g}`,
+		twin, m.similarity, m.similarity, opts.Threshold)
 }
 
 // matchMinHash finds the first kept document, in index order, whose

@@ -240,6 +240,17 @@ type langidOutcome struct {
 	event string  // "" unless label is und
 }
 
+// LangLabels returns the labels this stage can write besides und: its
+// languages option, or every label.
+func (l *langid) LangLabels() []string {
+	if len(l.opts.Languages) > 0 {
+		labels := slices.Clone(l.opts.Languages)
+		slices.Sort(labels)
+		return labels
+	}
+	return LangLabels()
+}
+
 // identify returns the label of text. The error reports a panic inside
 // lingua, which the stage turns into an error naming the document.
 func (l *langid) identify(text string) (outcome langidOutcome, err error) {

@@ -218,7 +218,8 @@ func (t *toxicity) Process(_ context.Context, b *pipeline.Batch) error {
 		}
 		score := float64(flagged) / float64(words)
 		if score > t.opts.MaxFlaggedRatio {
-			detail := `{"toxic_score":` + strconv.FormatFloat(score, 'g', 6, 64) +
+			detail := `{"signal":"toxic_score","value":` + strconv.FormatFloat(score, 'g', 6, 64) +
+				`,"threshold":` + strconv.FormatFloat(t.opts.MaxFlaggedRatio, 'g', -1, 64) +
 				`,"flagged_words":` + strconv.Itoa(flagged) + `,"words":` + strconv.Itoa(words) + `}`
 			b.DropWithDetail(i, toxicWords, detail)
 		}

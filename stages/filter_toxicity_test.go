@@ -67,7 +67,7 @@ func TestToxicityDetailRecordsScore(t *testing.T) {
 	b := batchFromTexts(0, cleanWords(99)+"wank")
 	defer b.Release()
 	processOne(t, st, b)
-	want := `{"toxic_score":0.01,"flagged_words":1,"words":100}`
+	want := `{"signal":"toxic_score","value":0.01,"threshold":0.0045,"flagged_words":1,"words":100}`
 	if got := b.Detail(0); got != want {
 		t.Errorf("detail = %s, want %s", got, want)
 	}

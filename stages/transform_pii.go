@@ -121,7 +121,7 @@ func (p *piiScrubber) Process(_ context.Context, b *pipeline.Batch) error {
 			}
 		}
 		if p.opts.DropAbove > 0 && len(matches) > p.opts.DropAbove {
-			b.Drop(i, piiReasonTooMany)
+			b.DropSignal(i, piiReasonTooMany, "pii_matches", float64(len(matches)), float64(p.opts.DropAbove))
 			return s, false
 		}
 		return pii.Replace(s, matches, p.replace), true

@@ -283,24 +283,10 @@ func (s *ParquetSink) endShard() error {
 		sh.rowGroups++
 		s.env.Events.Add("row_groups_written", 1)
 	}
-	if err := sh.writer.Close(); err != nil {
+	rel, sum, err := sealFile(sh.writer, sh.file, sh.out, s.root, pipeline.ShardsDir)
+	if err != nil {
 		s.abort()
-		return fmt.Errorf("closing shard %s: %w", sh.file.Name(), err)
-	}
-	if err := sh.file.Sync(); err != nil {
-		s.abort()
-		return fmt.Errorf("syncing shard %s: %w", sh.file.Name(), err)
-	}
-	if err := sh.file.Close(); err != nil {
-		s.abort()
-		return fmt.Errorf("closing shard %s: %w", sh.file.Name(), err)
-	}
-
-	sum := hex.EncodeToString(sh.out.h.Sum(nil))
-	rel := pipeline.ShardsDir + "/" + sum[:shardNameHexLen] + ".parquet"
-	if err := os.Rename(sh.file.Name(), filepath.Join(s.root, filepath.FromSlash(rel))); err != nil {
-		s.abort()
-		return fmt.Errorf("renaming shard to %s: %w", rel, err)
+		return fmt.Errorf("finishing shard: %w", err)
 	}
 	s.open = nil
 	s.rgBytes = 0
@@ -484,6 +470,29 @@ func valueAt[T string | float32 | int32 | int64](a interface {
 	return a.Value(i)
 }
 
+// sealFile closes w, which writes the Parquet footer to f through out,
+// syncs f and renames it to dir/<h>.parquet under root, where h is the
+// start of the SHA-256 of its bytes. It returns the new path relative to
+// root and the full digest. On error f may be left closed under its
+// temporary name for the caller to remove.
+func sealFile(w io.Closer, f *os.File, out *hashingWriter, root, dir string) (rel, sum string, err error) {
+	if err := w.Close(); err != nil {
+		return "", "", fmt.Errorf("closing %s: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return "", "", fmt.Errorf("syncing %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return "", "", fmt.Errorf("closing %s: %w", f.Name(), err)
+	}
+	sum = hex.EncodeToString(out.h.Sum(nil))
+	rel = dir + "/" + sum[:shardNameHexLen] + ".parquet"
+	if err := os.Rename(f.Name(), filepath.Join(root, filepath.FromSlash(rel))); err != nil {
+		return "", "", fmt.Errorf("renaming %s to %s: %w", f.Name(), rel, err)
+	}
+	return rel, sum, nil
+}
+
 // hashingWriter counts and hashes the bytes on their way to w, so a shard's
 // checksum costs no second read.
 type hashingWriter struct {
@@ -509,8 +518,14 @@ var _ pipeline.Sink = (*ParquetSink)(nil)
 // with invalid UTF-8, so the sink repairs what no stage did, for example
 // text in a chain without normalize.
 func repairUTF8(r *shardRow) bool {
+	return repairUTF8Strings(&r.ID, &r.Text, &r.URL, &r.Source, &r.Lang, &r.Metadata, &r.Input)
+}
+
+// repairUTF8Strings replaces invalid UTF-8 in each string with U+FFFD and
+// reports whether it changed any.
+func repairUTF8Strings(strs ...*string) bool {
 	repaired := false
-	for _, s := range []*string{&r.ID, &r.Text, &r.URL, &r.Source, &r.Lang, &r.Metadata, &r.Input} {
+	for _, s := range strs {
 		if !utf8.ValidString(*s) {
 			*s = strings.ToValidUTF8(*s, "\uFFFD")
 			repaired = true

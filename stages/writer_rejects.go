@@ -3,13 +3,14 @@ package stages
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	kzstd "github.com/klauspost/compress/zstd"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/winnow-data/winnow/pipeline"
 )
@@ -17,44 +18,98 @@ import (
 // RejectsDir is the folder of the rejects output under the dataset root.
 const RejectsDir = "rejects"
 
-// rejectRecord is one line of the rejects output.
-type rejectRecord struct {
-	ID          string          `json:"id"`
-	Reason      string          `json:"reason"`
-	Detail      json.RawMessage `json:"detail,omitempty"`
-	Input       string          `json:"input"`
-	InputOffset int64           `json:"input_offset"`
-	URL         string          `json:"url,omitempty"`
-	Source      string          `json:"source,omitempty"`
-	Lang        string          `json:"lang,omitempty"`
-	Text        string          `json:"text"`
+// RejectRow is one row of a rejects file: a dropped document, the stage and
+// rule that dropped it, and the rule's measured value next to its
+// threshold, so that an auditor can ask DuckDB for the drops that missed by
+// little. Signal, Value and Threshold are empty for rules that measure
+// nothing numeric (a blocklisted URL); Detail keeps every note the stage
+// gave, as a JSON object.
+type RejectRow struct {
+	ID          string   `parquet:"id,plain" json:"id"`
+	Reason      string   `parquet:"reason,dict" json:"reason"`
+	Stage       string   `parquet:"stage,dict" json:"stage"`
+	Signal      string   `parquet:"signal,dict" json:"signal,omitempty"`
+	Value       *float64 `parquet:"value,optional" json:"value,omitempty"`
+	Threshold   *float64 `parquet:"threshold,optional" json:"threshold,omitempty"`
+	Detail      string   `parquet:"detail,plain" json:"-"`
+	Input       string   `parquet:"input,dict" json:"input"`
+	InputOffset int64    `parquet:"input_offset" json:"input_offset"`
+	URL         string   `parquet:"url,plain" json:"url,omitempty"`
+	Source      string   `parquet:"source,dict" json:"source,omitempty"`
+	Lang        string   `parquet:"lang,dict" json:"lang,omitempty"`
+	Text        string   `parquet:"text,plain" json:"text"`
 }
 
-// RejectsWriter writes the dropped rows of each batch, with their reason
-// and detail, as zstd-compressed JSON lines under ROOT/rejects, for people
-// to audit what a run removed. Files are named by the SHA-256 of their
-// bytes like shards, and cut after the line that takes one past maxBytes
-// of JSON, so the same rows give the same files whatever the batch size.
+// MarshalJSON writes the row with Detail as a JSON object rather than a
+// string holding one.
+func (r RejectRow) MarshalJSON() ([]byte, error) {
+	type plain RejectRow
+	out := struct {
+		plain
+		Detail json.RawMessage `json:"detail,omitempty"`
+	}{plain: plain(r)}
+	if r.Detail != "" && json.Valid([]byte(r.Detail)) {
+		out.Detail = json.RawMessage(r.Detail)
+	}
+	return json.Marshal(out)
+}
+
+// size returns the row's uncompressed size estimate in bytes.
+func (r *RejectRow) size() int64 {
+	return int64(len(r.ID) + len(r.Reason) + len(r.Stage) + len(r.Signal) + len(r.Detail) +
+		len(r.Input) + len(r.URL) + len(r.Source) + len(r.Lang) + len(r.Text) + 10*4 + 3*8)
+}
+
+// RejectsWriter writes the dropped rows of each batch to Parquet files
+// under ROOT/rejects, zstd-compressed, for people to audit what a run
+// removed. Files are named by the SHA-256 of their bytes like shards, and
+// cut after the row that takes their uncompressed estimate to maxBytes, so
+// the same rows give the same files whatever the batch size. Rows go to
+// parquet-go one at a time for the same reason (see ParquetSink.writeRow).
+// Each file is one row group, buffered in memory until the file ends.
+//
 // Rows dropped by the source itself (malformed records) never become rows,
 // so they are counted, not written.
 type RejectsWriter struct {
 	dir      string
 	maxBytes int64
-	level    kzstd.EncoderLevel
+	options  []parquet.WriterOption
 
-	buf   []byte // JSON lines of the open file
-	rows  int64
+	open  *rejectsFile // nil between files
+	row   []RejectRow  // one-row buffer
 	files []pipeline.ShardRecord
 }
 
+type rejectsFile struct {
+	file   *os.File
+	out    *hashingWriter
+	writer *parquet.GenericWriter[RejectRow]
+	rows   int64
+	bytes  int64 // uncompressed estimate
+}
+
 // NewRejectsWriter returns a writer of rejects files under root/rejects,
-// each holding about maxBytes of JSON before compression.
+// each holding about maxBytes of uncompressed rows.
 func NewRejectsWriter(root string, maxBytes int64, zstdLevel int) (*RejectsWriter, error) {
 	dir := filepath.Join(root, RejectsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating rejects folder %s: %w", dir, err)
 	}
-	return &RejectsWriter{dir: dir, maxBytes: maxBytes, level: kzstd.EncoderLevelFromZstd(zstdLevel)}, nil
+	return &RejectsWriter{
+		dir:      dir,
+		maxBytes: maxBytes,
+		row:      make([]RejectRow, 1),
+		options: []parquet.WriterOption{
+			parquet.NewSchema("schema", parquet.SchemaOf(RejectRow{})),
+			parquet.Compression(&zstd.Codec{Level: kzstd.EncoderLevelFromZstd(zstdLevel)}),
+			createdByOption(createdBy),
+			parquet.DataPageVersion(1),
+			parquet.SkipPageBounds("text"),
+			parquet.SkipPageBounds("detail"),
+			parquet.SkipPageStatistics("text"),
+			parquet.SkipPageStatistics("detail"),
+		},
+	}, nil
 }
 
 // Write appends the dropped rows of b.
@@ -67,82 +122,113 @@ func (w *RejectsWriter) Write(_ context.Context, b *pipeline.Batch) error {
 		if b.Alive(i) {
 			continue
 		}
-		rec := rejectRecord{
-			ID: ids.Value(i), Reason: b.Dropped[i], Input: inputs.Value(i), InputOffset: offsets.Value(i),
+		r := &w.row[0]
+		*r = RejectRow{
+			ID: ids.Value(i), Reason: b.Dropped[i], Detail: b.Detail(i),
+			Input: inputs.Value(i), InputOffset: offsets.Value(i),
 			URL: urls.Value(i), Source: sources.Value(i), Lang: langs.Value(i), Text: texts.Value(i),
 		}
-		if d := b.Detail(i); d != "" {
-			rec.Detail = json.RawMessage(d)
-		}
-		line, err := json.Marshal(rec)
-		if err != nil {
-			return fmt.Errorf("encoding rejected row %s: %w", rec.ID, err)
-		}
-		w.buf = append(append(w.buf, line...), '\n')
-		w.rows++
-		if int64(len(w.buf)) >= w.maxBytes {
-			if err := w.flush(); err != nil {
-				return err
-			}
+		r.Stage, _ = pipeline.ReasonOwner(r.Reason)
+		r.Signal, r.Value, r.Threshold = parseSignal(r.Detail)
+		repairUTF8Strings(&r.ID, &r.Text, &r.URL, &r.Source, &r.Lang, &r.Input)
+		if err := w.writeRow(r); err != nil {
+			w.abort()
+			return err
 		}
 	}
 	return nil
 }
 
+// parseSignal reads the signal, value and threshold keys of a detail
+// written by pipeline.Batch.DropSignal, or by a stage that adds them to
+// a detail of its own.
+func parseSignal(detail string) (string, *float64, *float64) {
+	if detail == "" {
+		return "", nil, nil
+	}
+	var d struct {
+		Signal    string   `json:"signal"`
+		Value     *float64 `json:"value"`
+		Threshold *float64 `json:"threshold"`
+	}
+	if json.Unmarshal([]byte(detail), &d) != nil {
+		return "", nil, nil
+	}
+	return d.Signal, d.Value, d.Threshold
+}
+
+func (w *RejectsWriter) writeRow(r *RejectRow) error {
+	if w.open == nil {
+		if err := w.startFile(); err != nil {
+			return err
+		}
+	}
+	if _, err := w.open.writer.Write(w.row); err != nil {
+		return fmt.Errorf("writing rejected row %s: %w", r.ID, err)
+	}
+	w.open.rows++
+	w.open.bytes += r.size()
+	if w.open.bytes >= w.maxBytes {
+		return w.endFile()
+	}
+	return nil
+}
+
+func (w *RejectsWriter) startFile() error {
+	f, err := os.CreateTemp(w.dir, ".tmp-*.parquet")
+	if err != nil {
+		return fmt.Errorf("creating rejects file in %s: %w", w.dir, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("creating rejects file in %s: %w", w.dir, err)
+	}
+	out := &hashingWriter{w: f, h: sha256.New()}
+	w.open = &rejectsFile{file: f, out: out, writer: parquet.NewGenericWriter[RejectRow](out, w.options...)}
+	return nil
+}
+
+// endFile writes the footer, syncs the file and renames it to its content
+// address.
+func (w *RejectsWriter) endFile() error {
+	rf := w.open
+	rel, sum, err := sealFile(rf.writer, rf.file, rf.out, filepath.Dir(w.dir), RejectsDir)
+	if err != nil {
+		w.abort()
+		return fmt.Errorf("finishing rejects file: %w", err)
+	}
+	w.open = nil
+	if err := pipeline.SyncDir(w.dir); err != nil {
+		return fmt.Errorf("syncing rejects file %s: %w", rel, err)
+	}
+	w.files = append(w.files, pipeline.ShardRecord{Path: rel, Rows: rf.rows, Bytes: rf.out.n, SHA256: sum, RowGroups: 1})
+	return nil
+}
+
+// abort removes the file being written.
+func (w *RejectsWriter) abort() {
+	if w.open == nil {
+		return
+	}
+	w.open.file.Close()
+	os.Remove(w.open.file.Name())
+	w.open = nil
+}
+
 // Close writes the last file.
 func (w *RejectsWriter) Close(context.Context) error {
-	return w.flush()
+	if w.open == nil {
+		return nil
+	}
+	return w.endFile()
 }
 
 // Files returns the rejects files written, with paths relative to the root.
 func (w *RejectsWriter) Files() []pipeline.ShardRecord { return w.files }
 
-func (w *RejectsWriter) flush() error {
-	if w.rows == 0 {
-		return nil
-	}
-	enc, err := kzstd.NewWriter(nil, kzstd.WithEncoderLevel(w.level), kzstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return err
-	}
-	data := enc.EncodeAll(w.buf, nil)
-	enc.Close()
-	sum := sha256.Sum256(data)
-	hexSum := hex.EncodeToString(sum[:])
-	rel := RejectsDir + "/" + hexSum[:shardNameHexLen] + ".jsonl.zst"
-	if err := writeFileAtomic(filepath.Join(w.dir, filepath.Base(rel)), data); err != nil {
-		return fmt.Errorf("writing rejects file %s: %w", rel, err)
-	}
-	w.files = append(w.files, pipeline.ShardRecord{Path: rel, Rows: w.rows, Bytes: int64(len(data)), SHA256: hexSum})
-	w.buf = w.buf[:0]
-	w.rows = 0
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it to path, with mode 0644.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Chmod(0o644)
-	}
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return werr
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return pipeline.SyncDir(filepath.Dir(path))
+// ReadRejects calls fn with every row of the rejects file at path, in file
+// order.
+func ReadRejects(ctx context.Context, path string, fn func(r *RejectRow) error) error {
+	return readShardRows(ctx, path, func(_ int64, r *RejectRow) error { return fn(r) })
 }

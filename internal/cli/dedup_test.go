@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/winnow-data/winnow/internal/testutil"
+	"github.com/winnow-data/winnow/pipeline"
+	"github.com/winnow-data/winnow/stages"
 )
 
 // splitSample writes the sample's first n lines to head.jsonl and all of it
@@ -130,29 +130,18 @@ func TestRejectsNameTheKeptTwin(t *testing.T) {
 	}
 	reasons := map[string]int64{}
 	for _, f := range m.Rejects {
-		raw, err := os.ReadFile(filepath.Join(root, f.Path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec, err := zstd.NewReader(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := dec.DecodeAll(raw, nil)
-		dec.Close()
-		if err != nil {
-			t.Fatalf("rejects file %s: %v", f.Path, err)
-		}
-		for line := range strings.Lines(string(data)) {
-			var r struct {
-				ID, Reason, Text string
-				Detail           *struct {
+		err := stages.ReadRejects(t.Context(), filepath.Join(root, f.Path), func(row *stages.RejectRow) error {
+			r := struct {
+				ID, Reason string
+				Detail     *struct {
 					Twin       string  `json:"twin"`
 					Similarity float64 `json:"similarity"`
 				}
-			}
-			if err := json.Unmarshal([]byte(line), &r); err != nil {
-				t.Fatalf("rejects line %q: %v", line, err)
+			}{ID: row.ID, Reason: row.Reason}
+			if row.Detail != "" {
+				if err := json.Unmarshal([]byte(row.Detail), &r.Detail); err != nil {
+					t.Errorf("detail %q of %s: %v", row.Detail, row.ID, err)
+				}
 			}
 			reasons[r.Reason]++
 			if kept[r.ID] {
@@ -163,6 +152,10 @@ func TestRejectsNameTheKeptTwin(t *testing.T) {
 					t.Errorf("near duplicate %s: detail %+v, want a kept twin with similarity at least 0.7", r.ID, r.Detail)
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("rejects file %s: %v", f.Path, err)
 		}
 	}
 	var dropped int64
@@ -176,6 +169,28 @@ func TestRejectsNameTheKeptTwin(t *testing.T) {
 	}
 	if reasons["near_duplicate"] == 0 || dropped == 0 {
 		t.Errorf("rejects by reason %v: want near duplicates among them", reasons)
+	}
+
+	// Another reader sees the same rows, each with the stage that wrote
+	// its reason.
+	var files []string
+	for _, f := range m.Rejects {
+		abs, _ := filepath.Abs(filepath.Join(root, f.Path))
+		files = append(files, sqlString(abs))
+	}
+	rows := testutil.DuckDBQuery(t, "SELECT reason, stage, count(*) AS n, count(DISTINCT id) AS ids FROM read_parquet(["+
+		strings.Join(files, ", ")+"]) GROUP BY reason, stage ORDER BY reason")
+	for _, r := range rows {
+		reason, stage := r["reason"].(string), r["stage"].(string)
+		if n := fmt.Sprint(r["n"]); n != fmt.Sprint(reasons[reason]) || n != fmt.Sprint(r["ids"]) {
+			t.Errorf("DuckDB: reason %s has %v rows and %v ids, want %d", reason, r["n"], r["ids"], reasons[reason])
+		}
+		if want, _ := pipeline.ReasonOwner(reason); stage != want {
+			t.Errorf("DuckDB: reason %s written by stage %q, want %q", reason, stage, want)
+		}
+	}
+	if len(rows) != len(reasons) {
+		t.Errorf("DuckDB sees %d reasons, the Go reader %d", len(rows), len(reasons))
 	}
 }
 
@@ -202,9 +217,17 @@ func TestRejectsCommandSamples(t *testing.T) {
 		t.Error("the same sample did not come back twice")
 	}
 
-	code, _, stderr = runCLI(t, "rejects", "--reason", "no_such_reason", root)
+	code, _, stderr = runCLI(t, "rejects", "--reason", "c4_lorem_ipsum", root)
 	if code == 0 || !strings.Contains(stderr, "reasons present: ") || !strings.Contains(stderr, "gopher_short_doc=") {
-		t.Errorf("unknown reason: exit %d, stderr %q", code, stderr)
+		t.Errorf("reason absent from the version: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "rejects", "--reason", "gopher_short_docs", root)
+	if code != exitUsage || !strings.Contains(stderr, `unknown reason code "gopher_short_docs"`) || !strings.Contains(stderr, "gopher_short_doc,") {
+		t.Errorf("misspelt reason: exit %d, stderr %q; want a usage error suggesting gopher_short_doc", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "rejects", "--reason", "malformed_json", root)
+	if code != exitUsage || !strings.Contains(stderr, "never written to rejects") {
+		t.Errorf("source reason: exit %d, stderr %q", code, stderr)
 	}
 	plain := t.TempDir()
 	mustRun(t, "-o", plain, "--only", "normalize", samplePath)

@@ -28,6 +28,9 @@ func stagesCommand(args []string, stdout io.Writer) error {
 			mode = "concurrent"
 		}
 		fmt.Fprintf(stdout, "\n%s (%s)\n  %s\n", s.Name, mode, s.Doc)
+		if codes := pipeline.ReasonsOf(s.Name); len(codes) > 0 {
+			fmt.Fprintf(stdout, "  drop reasons: %s\n", strings.Join(codes, ", "))
+		}
 		if len(s.Options) == 0 {
 			fmt.Fprintln(stdout, "  options: none")
 			continue

@@ -3,20 +3,22 @@ package cli
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/klauspost/compress/zstd"
+
+	"github.com/winnow-data/winnow/pipeline"
+	"github.com/winnow-data/winnow/stages"
 )
 
-// rejectsCommand prints a sample of a version's rejected documents, for a
-// person auditing what a filter removed.
+// rejectsCommand prints a sample of a version's rejected documents as JSON
+// lines, for a person auditing what a filter removed.
 func rejectsCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("winnow rejects", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,6 +29,17 @@ func rejectsCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *sample < 0 {
+		return usageError{fmt.Errorf("--sample: invalid value %d: must be 0 or more", *sample)}
+	}
+	if *reason != "" {
+		if err := pipeline.CheckReason("--reason", *reason); err != nil {
+			return usageError{err}
+		}
+		if owner, _ := pipeline.ReasonOwner(*reason); owner == stages.ReasonSource {
+			return usageError{fmt.Errorf("--reason: %s is a record the source skips before it becomes a document; such records are counted in `winnow show`, never written to rejects", *reason)}
+		}
+	}
 	store, err := openRoot("rejects takes one ROOT", pos, 1)
 	if err != nil {
 		return err
@@ -36,24 +49,23 @@ func rejectsCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(m.Rejects) == 0 {
-		return fmt.Errorf("version %s has no rejects output; run with output.rejects: true in the config", m.ID)
+		return fmt.Errorf("version %s has no rejects output; run with --rejects or output.rejects: true in the config", m.ID)
 	}
 
 	var picked []rejectLine
-	counts := map[string]int{}
+	counts := map[string]int64{}
 	for _, f := range m.Rejects {
-		err := readRejects(filepath.Join(store.Root(), filepath.FromSlash(f.Path)), func(line []byte) error {
-			var r struct {
-				ID     string `json:"id"`
-				Reason string `json:"reason"`
+		path := filepath.Join(store.Root(), filepath.FromSlash(f.Path))
+		err := stages.ReadRejects(context.Background(), path, func(r *stages.RejectRow) error {
+			counts[r.Reason]++
+			if *reason != "" && r.Reason != *reason {
+				return nil
 			}
-			if err := json.Unmarshal(line, &r); err != nil {
+			line, err := json.Marshal(r)
+			if err != nil {
 				return err
 			}
-			counts[r.Reason]++
-			if *reason == "" || r.Reason == *reason {
-				picked = append(picked, rejectLine{key: xxhash.Sum64String(r.ID), line: slices.Clone(line)})
-			}
+			picked = append(picked, rejectLine{key: xxhash.Sum64String(r.ID), line: line})
 			return nil
 		})
 		if err != nil {
@@ -61,10 +73,12 @@ func rejectsCommand(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *reason != "" && counts[*reason] == 0 {
-		return fmt.Errorf("no document of version %s was dropped for %q; reasons present: %s", m.ID, *reason, formatCounts(intCounts(counts)))
+		return fmt.Errorf("no document of version %s was dropped for %q; reasons present: %s", m.ID, *reason, formatCounts(counts))
 	}
 
-	slices.SortFunc(picked, func(a, b rejectLine) int { return cmp.Compare(a.key, b.key) })
+	slices.SortFunc(picked, func(a, b rejectLine) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), slices.Compare(a.line, b.line))
+	})
 	if *sample > 0 && len(picked) > *sample {
 		picked = picked[:*sample]
 	}
@@ -79,34 +93,4 @@ func rejectsCommand(args []string, stdout, stderr io.Writer) error {
 type rejectLine struct {
 	key  uint64
 	line []byte
-}
-
-// readRejects calls fn with each JSON line of a zstd rejects file.
-func readRejects(path string, fn func(line []byte) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	dec, err := zstd.NewReader(f)
-	if err != nil {
-		return err
-	}
-	defer dec.Close()
-	sc := bufio.NewScanner(dec)
-	sc.Buffer(nil, 512<<20)
-	for sc.Scan() {
-		if err := fn(sc.Bytes()); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
-}
-
-func intCounts(m map[string]int) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = int64(v)
-	}
-	return out
 }

@@ -42,6 +42,7 @@ type runFlags struct {
 	cpuProfile  string
 	against     string
 	appendTo    bool
+	rejects     bool
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -64,6 +65,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.progress, "progress", "auto", "live progress line on stderr: auto (when stdout is a terminal), always or never")
 	fs.StringVar(&f.against, "dedup-against", "", "VERSION of the output root (or latest) whose documents exact_dedup and near_dedup treat as already kept, so new copies of them are dropped")
 	fs.BoolVar(&f.appendTo, "append", false, "make the new version the latest version's documents plus this run's, instead of this run's alone")
+	fs.BoolVar(&f.rejects, "rejects", false, "write every dropped document, with its reason and measured signal, to Parquet files under ROOT/rejects (as output.rejects: true)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file, for `go tool pprof`")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -166,6 +168,9 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if set["o"] || set["output"] {
 		cfg.Output.Root = f.output
+	}
+	if f.rejects {
+		cfg.Output.Rejects = true
 	}
 	if set["workers"] {
 		if f.workers < 1 {
@@ -312,6 +317,13 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 		}
 		instances = append(instances, pipeline.StageInstance{Name: sc.Name, Stage: st, Workers: n, Env: env})
 		resolvedStages = append(resolvedStages, map[string]any{"name": sc.Name, "options": toPlain(opts)})
+	}
+
+	if err := pipeline.CheckLangChain(instances); err != nil {
+		if cfg.File != "" {
+			return nil, fmt.Errorf("config %s: %w", cfg.File, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
 	}
 
 	store, err := pipeline.NewLocalStore(cfg.Output.Root)
@@ -604,8 +616,8 @@ func stageOptions(config map[string]any, name string) any {
 	return nil
 }
 
-// rejectsFileMaxBytes caps the JSON held for one rejects file, which is
-// buffered whole before compression.
+// rejectsFileMaxBytes caps the uncompressed rows of one rejects file, which
+// is one row group buffered in memory until the file ends.
 const rejectsFileMaxBytes = 64 << 20
 
 func (p *plan) rejectFiles() []pipeline.ShardRecord {
