@@ -76,6 +76,7 @@ type ToxicityOptions struct {
 	ExtraWordsFile  string   `yaml:"extra_words_file" doc:"file of extra entries, one a line, applied to every document whatever its lang; entries with Han, kana or Thai characters match as substrings, others as whole words; lines starting with # are comments; default none"`
 	AllowWordsFile  string   `yaml:"allow_words_file" doc:"file of extra allowed words, one a line: a whole-word entry equal to one is never flagged, and a substring match inside one is not counted; default none"`
 	ReplaceLists    bool     `yaml:"replace_lists" doc:"use extra_words_file and allow_words_file instead of the embedded LDNOOBW and allow lists; requires extra_words_file; default false"`
+	Unlabelled      []string `yaml:"unlabelled" doc:"LDNOOBW list codes for documents whose lang is empty or und; only those also in languages apply; [] applies every selected list; default [en], as C4 and datatrove assume English"`
 }
 
 // DefaultToxicityOptions returns the options a config that names none gets.
@@ -84,7 +85,7 @@ type ToxicityOptions struct {
 // Data-Juicer, but it was not checked against a Data-Juicer release. It allows
 // about one flagged word in a 222-word document.
 func DefaultToxicityOptions() ToxicityOptions {
-	return ToxicityOptions{Languages: slices.Clone(ldnoobwCodes), MaxFlaggedRatio: 0.0045}
+	return ToxicityOptions{Languages: slices.Clone(ldnoobwCodes), MaxFlaggedRatio: 0.0045, Unlabelled: []string{"en"}}
 }
 
 // Validate checks the languages, the threshold and the list files. The
@@ -93,6 +94,11 @@ func (o *ToxicityOptions) Validate() error {
 	for _, l := range o.Languages {
 		if !slices.Contains(ldnoobwCodes, l) {
 			return fmt.Errorf("invalid languages entry %q: not an LDNOOBW list code; use one of %s", l, strings.Join(ldnoobwCodes, ", "))
+		}
+	}
+	for _, l := range o.Unlabelled {
+		if !slices.Contains(ldnoobwCodes, l) {
+			return fmt.Errorf("invalid unlabelled entry %q: not an LDNOOBW list code; use one of %s", l, strings.Join(ldnoobwCodes, ", "))
 		}
 	}
 	if math.IsNaN(o.MaxFlaggedRatio) || o.MaxFlaggedRatio < 0 || o.MaxFlaggedRatio > 1 {
@@ -114,6 +120,7 @@ type toxicity struct {
 	events  *pipeline.Counters
 	matcher *toxicMatcher
 	all     uint32 // mask of the selected lists
+	und     uint32 // mask of the lists for documents without a label
 }
 
 func newToxicity(opts ToxicityOptions, env pipeline.Env) (pipeline.Stage, error) {
@@ -136,6 +143,13 @@ func newToxicity(opts ToxicityOptions, env pipeline.Env) (pipeline.Stage, error)
 	t := &toxicity{opts: opts, events: env.Events, matcher: m}
 	for _, l := range langs {
 		t.all |= ldnoobwBit(l)
+	}
+	t.und = t.all
+	if len(opts.Unlabelled) > 0 {
+		t.und = 0
+		for _, l := range opts.Unlabelled {
+			t.und |= ldnoobwBit(l) & t.all
+		}
 	}
 	return t, nil
 }
@@ -179,13 +193,14 @@ func ldnoobwBit(code string) uint32 {
 // whether one of the selected lists does. Labels may be langid's (eng_Latn)
 // or a bare LDNOOBW code (en), as some inputs carry.
 //
-// NOTE: a document without lang meets every list, and short entries of one
-// language are common words of another (nl "del", fr "con", tr "am", pt
-// "cu"). On 232 English documents of about 3 KB from the Dolma sample, 33
-// were dropped without lang and 2 with eng_Latn, so run langid first.
+// A document without lang meets the unlabelled lists, English by default.
+// Applying every list instead flags ordinary prose, because short entries
+// of one language are common words of another (nl "del", fr "con", tr "am",
+// pt "cu"): on 232 English documents of about 3 KB from the Dolma sample,
+// all 28 lists dropped 33 and the English list alone 2.
 func (t *toxicity) docMask(lang string) (uint32, bool) {
 	if lang == "" || lang == LangUndetermined {
-		return t.all | toxicExtraBit, true
+		return t.und | toxicExtraBit, true
 	}
 	iso, _, _ := strings.Cut(lang, "_")
 	codes, ok := ldnoobwByISO3[iso]

@@ -22,6 +22,7 @@ func cleanWords(n int) string {
 
 func TestToxicityStage(t *testing.T) {
 	strict := "max_flagged_ratio: 0"
+	strictAll := "{max_flagged_ratio: 0, unlabelled: []}" // every list for these unlabelled texts
 	tests := []struct {
 		name    string
 		options string
@@ -40,12 +41,12 @@ func TestToxicityStage(t *testing.T) {
 		{"phrase flagged", strict, "they watched two girls one cup again", toxicWords},
 		{"phrase split by another word passes", strict, "two girls and one cup", ""},
 		{"hyphenated entry matches spaced text", strict, "find the g spot", toxicWords},
-		{"chinese substring", strict, "你他妈的在干什么", toxicWords},
-		{"chinese allowed compound", strict, "这款手机的性能很好，适合女性", ""},
-		{"japanese substring", strict, "これはセックスの話です", toxicWords},
-		{"japanese allowed compound", strict, "グローバル企業のカントリーマネージャー", ""},
-		{"thai substring", strict, "มึงไปไหน", toxicWords},
-		{"thai allowed compound", strict, "ค้นหาด้วยกูเกิล", ""},
+		{"chinese substring", strictAll, "你他妈的在干什么", toxicWords},
+		{"chinese allowed compound", strictAll, "这款手机的性能很好，适合女性", ""},
+		{"japanese substring", strictAll, "これはセックスの話です", toxicWords},
+		{"japanese allowed compound", strictAll, "グローバル企業のカントリーマネージャー", ""},
+		{"thai substring", strictAll, "มึงไปไหน", toxicWords},
+		{"thai allowed compound", strictAll, "ค้นหาด้วยกูเกิล", ""},
 		{"number entry left out", strict, "chapter 13. begins", ""},
 		{"empty text passes", strict, "", ""},
 	}
@@ -107,8 +108,10 @@ func TestToxicityLangRouting(t *testing.T) {
 	}{
 		{"english label uses en list", "", "eng_Latn", toxicWords},
 		{"bare code uses en list", "", "en", toxicWords},
-		{"no lang uses every list", "", "", toxicWords},
-		{"und uses every list", "", "und", toxicWords},
+		{"no lang uses en list", "", "", toxicWords},
+		{"und uses en list", "", "und", toxicWords},
+		{"unlabelled french list only", "unlabelled: [fr]", "", ""},
+		{"unlabelled every list", "unlabelled: []", "", toxicWords},
 		{"french label skips en list", "", "fra_Latn", ""},
 		{"language without a list", "", "vie_Latn", ""},
 		{"en not selected", "languages: [fr, zh]", "", ""},
@@ -130,6 +133,30 @@ func TestToxicityLangRouting(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestToxicityUnlabelledUsesEnglishList(t *testing.T) {
+	// "con" is on the French list and "del" on the Dutch one; both are
+	// ordinary words in English prose about Spanish.
+	text := "the con artist met me at the del mar fair"
+	tests := []struct {
+		options string
+		want    string
+	}{
+		{"max_flagged_ratio: 0", ""},
+		{"{max_flagged_ratio: 0, unlabelled: []}", toxicWords},
+		{"{max_flagged_ratio: 0, unlabelled: [fr]}", toxicWords},
+	}
+	for _, tt := range tests {
+		st, _ := stageFromYAML(t, "toxicity", tt.options)
+		b := batchFromTexts(0, text)
+		processOne(t, st, b)
+		if got := b.Dropped[0]; got != tt.want {
+			t.Errorf("%s: dropped = %q, want %q", tt.options, got, tt.want)
+		}
+		b.Release()
+	}
+	checkBuild(t, "toxicity", "unlabelled: [xx]", `invalid unlabelled entry "xx"`)
 }
 
 func TestToxicityChineseRoutedByLang(t *testing.T) {
