@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/winnow-data/winnow/mixture"
 )
 
 // Defaults of the run configuration.
@@ -36,9 +38,13 @@ type Config struct {
 	Stages  []StageConfig `yaml:"stages"`  // default DefaultStages when absent; [] runs no stage
 	Output  OutputConfig  `yaml:"output"`  //
 	Workers int           `yaml:"workers"` // workers per concurrent stage; default 0 means the number of CPUs
+	Balance BalanceConfig `yaml:"balance"`
 
 	// File is the config file the config came from, "" for none.
 	File string `yaml:"-"`
+	// DefaultChain reports that Stages is DefaultStages because the config
+	// lists no stages, so the command may adapt the chain to its inputs.
+	DefaultChain bool `yaml:"-"`
 }
 
 // InputConfig sets what a run reads and how record fields map to columns.
@@ -46,7 +52,8 @@ type InputConfig struct {
 	// Paths are files, folders (read recursively) or glob patterns; the
 	// command line's INPUT arguments replace them.
 	Paths []string `yaml:"paths"`
-	// Format is auto (default: by file name), jsonl, parquet or wet.
+	// Format is auto (default: by file name), jsonl, parquet, wet, warc
+	// or arc.
 	Format string `yaml:"format"`
 	// Fields maps document columns to record fields.
 	Fields FieldMap `yaml:"fields"`
@@ -78,10 +85,47 @@ type OutputConfig struct {
 	RowGroupMaxBytes int64 `yaml:"row_group_max_bytes"`
 	// ZstdLevel is the zstd level of the shards, 1 to 22 (default 3).
 	ZstdLevel int `yaml:"zstd_level"`
-	// Rejects writes every dropped document, with its reason and any detail
-	// (such as the kept twin of a near duplicate), to ROOT/rejects as zstd
-	// JSON lines for audit (default false).
+	// Rejects writes every dropped document, with its reason, the rule's
+	// measured signal and any detail (such as the kept twin of a near
+	// duplicate), to Parquet files under ROOT/rejects for audit (default
+	// false).
 	Rejects bool `yaml:"rejects"`
+}
+
+// Source keys of the balance accounting.
+const (
+	SourceByDomain = "url_domain" // host of the url column, without a leading "www."
+	SourceByField  = "source"     // the source column
+	SourceByInput  = "input"      // the input file the document came from
+)
+
+// BalanceConfig sets how the manifest accounts for the balance of a
+// version, by language and by source, and the training mixture derived
+// from it.
+type BalanceConfig struct {
+	// Source names what a document's source is: url_domain (default),
+	// source or input.
+	Source string `yaml:"source"`
+	// Mixture, when set, derives per-language sampling weights from the
+	// kept tokens and records them in the manifest for the loader.
+	Mixture *MixtureConfig `yaml:"mixture"`
+}
+
+// MixtureConfig sets the per-language training mixture.
+type MixtureConfig struct {
+	// Alpha is the temperature exponent: each language's weight is
+	// proportional to its tokens to the power alpha, in (0, 1]. Default 1
+	// keeps the natural mix; 0.3 is what XLM-R used.
+	Alpha float64 `yaml:"alpha"`
+	// Targets sets the share of named languages directly, by lang label;
+	// the others split the rest by alpha.
+	Targets map[string]float64 `yaml:"targets"`
+	// MaxRepeats caps how many times a language's tokens are expected to
+	// be repeated; 0 (default) means no cap.
+	MaxRepeats float64 `yaml:"max_repeats"`
+	// BudgetTokens is the size of the training mix in tokens; 0 (default)
+	// means the kept tokens, one pass on average.
+	BudgetTokens int64 `yaml:"budget_tokens"`
 }
 
 // StageConfig is one entry of the stage list: a stage name, written either
@@ -114,6 +158,11 @@ func (s StageConfig) MarshalYAML() (any, error) {
 		return s.Name, nil
 	}
 	return map[string]*yaml.Node{s.Name: s.Options}, nil
+}
+
+// Spec returns the mixture settings as the mixture package takes them.
+func (m *MixtureConfig) Spec() mixture.Spec {
+	return mixture.Spec{Alpha: m.Alpha, Targets: m.Targets, MaxRepeats: m.MaxRepeats, Budget: m.BudgetTokens}
 }
 
 // LoadConfig reads a config file, rejecting unknown fields, and applies the
@@ -188,12 +237,19 @@ func (c *Config) ApplyDefaults() {
 		c.Input.BatchBytes = DefaultBatchBytes
 	}
 	if c.Stages == nil {
+		c.DefaultChain = true
 		for _, name := range DefaultStages {
 			c.Stages = append(c.Stages, StageConfig{Name: name})
 		}
 	}
 	if c.Output.Root == "" {
 		c.Output.Root = DefaultOutputRoot
+	}
+	if c.Balance.Source == "" {
+		c.Balance.Source = SourceByDomain
+	}
+	if m := c.Balance.Mixture; m != nil && m.Alpha == 0 {
+		m.Alpha = 1
 	}
 	if c.Output.ShardMaxBytes == 0 {
 		c.Output.ShardMaxBytes = DefaultShardMaxBytes
@@ -210,15 +266,26 @@ func (c *Config) ApplyDefaults() {
 // field and its value. Stage options are checked when the stages are built.
 func (c *Config) Validate() error {
 	switch c.Input.Format {
-	case "auto", "jsonl", "parquet", "wet":
+	case "auto", "jsonl", "parquet", "wet", "warc", "arc":
 	default:
-		return fmt.Errorf("config: input.format: invalid value %q: use auto, jsonl, parquet or wet", c.Input.Format)
+		return fmt.Errorf("config: input.format: invalid value %q: use auto, jsonl, parquet, wet, warc or arc", c.Input.Format)
 	}
 	if c.Input.BatchSize < 1 {
 		return fmt.Errorf("config: input.batch_size: invalid value %d: must be at least 1", c.Input.BatchSize)
 	}
 	if c.Input.BatchBytes < 1 {
 		return fmt.Errorf("config: input.batch_bytes: invalid value %d: must be at least 1", c.Input.BatchBytes)
+	}
+	switch c.Balance.Source {
+	case SourceByDomain, SourceByField, SourceByInput:
+	default:
+		return fmt.Errorf("config: balance.source: invalid value %q: use url_domain, source or input", c.Balance.Source)
+	}
+	if m := c.Balance.Mixture; m != nil {
+		spec := m.Spec()
+		if err := spec.Validate(); err != nil {
+			return fmt.Errorf("config: balance.mixture: %w", err)
+		}
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("config: workers: invalid value %d: must be 0 (one per CPU) or more", c.Workers)

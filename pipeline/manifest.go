@@ -1,6 +1,12 @@
 package pipeline
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/winnow-data/winnow/mixture"
+)
 
 // ManifestFormat is the version of the manifest layout written by this code.
 const ManifestFormat = 1
@@ -32,6 +38,54 @@ type Manifest struct {
 	Totals    Totals            `json:"totals"`    // kept documents
 	Languages map[string]Totals `json:"languages"` // kept documents by lang
 	Sources   map[string]Totals `json:"sources"`   // kept documents by source
+	// Balance counts documents by language and source before and after
+	// curation. Versions made by `winnow dedup` have none.
+	Balance *BalanceRecord `json:"balance,omitempty"`
+}
+
+// BalanceTotals are the documents, text bytes and tokens of a group that
+// reached the end of the pipeline (Before) and that were kept (After).
+type BalanceTotals struct {
+	Before Totals `json:"before"`
+	After  Totals `json:"after"`
+}
+
+// Add counts t before curation, and after it when kept.
+func (b *BalanceTotals) Add(t Totals, kept bool) {
+	b.Before.add(t)
+	if kept {
+		b.After.add(t)
+	}
+}
+
+// BalanceCell is the balance of one language within one source.
+type BalanceCell struct {
+	Lang   string `json:"lang"`
+	Source string `json:"source"`
+	BalanceTotals
+}
+
+// BalanceRecord is the balance of a version by language, by source and by
+// both, with the training mixture derived from it when the config asks
+// for one.
+type BalanceRecord struct {
+	SourceKey string                   `json:"source_key"` // url_domain, source or input
+	Languages map[string]BalanceTotals `json:"languages"`
+	Sources   map[string]BalanceTotals `json:"sources"`
+	Cells     []BalanceCell            `json:"cells"` // sorted by lang, then source
+	Mixture   *MixtureRecord           `json:"mixture,omitempty"`
+}
+
+// MixtureRecord is the per-language training mixture of a version: the
+// settings and, for each language, its share of the mix and expected
+// repeats. The loader samples by these weights.
+type MixtureRecord struct {
+	Alpha        float64            `json:"alpha"`
+	Targets      map[string]float64 `json:"targets,omitempty"`
+	MaxRepeats   float64            `json:"max_repeats,omitempty"`
+	BudgetTokens int64              `json:"budget_tokens"`
+	Weights      []mixture.Weight   `json:"weights"`
+	Warnings     []string           `json:"warnings,omitempty"`
 }
 
 // BuildInfo identifies the winnow build that wrote a manifest.
@@ -84,6 +138,44 @@ type Totals struct {
 	Docs   int64 `json:"docs"`
 	Bytes  int64 `json:"bytes"`
 	Tokens int64 `json:"tokens"`
+}
+
+func (t *Totals) add(o Totals) {
+	t.Docs += o.Docs
+	t.Bytes += o.Bytes
+	t.Tokens += o.Tokens
+}
+
+// Merge adds the counts of o to r, group by group, as when a version
+// appends a run to an earlier one. Mixtures are not merged.
+func (r *BalanceRecord) Merge(o *BalanceRecord) {
+	for k, v := range o.Languages {
+		cur := r.Languages[k]
+		cur.Before.add(v.Before)
+		cur.After.add(v.After)
+		r.Languages[k] = cur
+	}
+	for k, v := range o.Sources {
+		cur := r.Sources[k]
+		cur.Before.add(v.Before)
+		cur.After.add(v.After)
+		r.Sources[k] = cur
+	}
+	cells := map[[2]string]int{}
+	for i, c := range r.Cells {
+		cells[[2]string{c.Lang, c.Source}] = i
+	}
+	for _, c := range o.Cells {
+		if i, ok := cells[[2]string{c.Lang, c.Source}]; ok {
+			r.Cells[i].Before.add(c.Before)
+			r.Cells[i].After.add(c.After)
+			continue
+		}
+		r.Cells = append(r.Cells, c)
+	}
+	slices.SortFunc(r.Cells, func(x, y BalanceCell) int {
+		return cmp.Or(cmp.Compare(x.Lang, y.Lang), cmp.Compare(x.Source, y.Source))
+	})
 }
 
 // StageRecords turns run metrics into manifest records.

@@ -122,3 +122,12 @@ func suggestLangLabel(label string) string {
 	}
 	return ""
 }
+
+// CheckLangLabel returns an error naming field and label when label is not
+// one langid writes, with the label the user probably meant.
+func CheckLangLabel(field, label string) error {
+	if IsLangLabel(label) {
+		return nil
+	}
+	return fmt.Errorf("%s: invalid label %q: %s", field, label, langLabelHint(label))
+}

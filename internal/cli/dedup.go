@@ -221,6 +221,9 @@ func dedupManifest(base *pipeline.Manifest, index *stages.GlobalIndex, removed [
 	m.Parent, m.DedupOf = base.ID, base.ID
 	m.Winnow = pipeline.BuildInfo{Version: Version(), Revision: Revision()}
 	m.Rejects = nil
+	// The pass removes documents without reading their languages and
+	// sources, so the base's balance no longer describes this version.
+	m.Balance = nil
 	// The config keeps the base version's, so --dedup-against can check this
 	// version's signatures as it checks the base's, and adds the pass.
 	config := map[string]any{}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/winnow-data/winnow"
+	"github.com/winnow-data/winnow/mixture"
 	"github.com/winnow-data/winnow/pipeline"
 	"github.com/winnow-data/winnow/stages"
 )
@@ -200,6 +202,13 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if m := cfg.Balance.Mixture; m != nil {
+		for _, label := range slices.Sorted(maps.Keys(m.Targets)) {
+			if err := stages.CheckLangLabel("balance.mixture.targets", label); err != nil {
+				return nil, fmt.Errorf("config: %w", err)
+			}
+		}
+	}
 	return cfg, nil
 }
 
@@ -274,6 +283,7 @@ type plan struct {
 	source   *stages.FileSource
 	sink     *stages.ParquetSink
 	rejects  *stages.RejectsWriter // nil unless output.rejects is set
+	balance  *stages.Balance
 	store    *pipeline.LocalStore
 	pipeline *pipeline.Pipeline
 	appendTo bool // the new version adds to the latest one instead of replacing it
@@ -337,14 +347,15 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 		return nil, err
 	}
 	p.sink = sink
-	var out pipeline.Sink = sink
+	p.balance = stages.NewBalance(cfg.Balance.Source, balanceMaxSources)
+	out := teeSink{sink, p.balance}
 	if cfg.Output.Rejects {
 		rejects, err := stages.NewRejectsWriter(cfg.Output.Root, min(cfg.Output.ShardMaxBytes, rejectsFileMaxBytes), cfg.Output.ZstdLevel)
 		if err != nil {
 			return nil, err
 		}
 		p.rejects = rejects
-		out = teeSink{sink, rejects}
+		out = append(out, rejects)
 	}
 
 	warnChain(cfg.Stages, logger)
@@ -421,6 +432,7 @@ func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
 		Totals:     p.sink.Totals(),
 		Languages:  p.sink.Languages(),
 		Sources:    p.sink.Sources(),
+		Balance:    p.balance.Record(),
 	}
 	if p.appendTo && parent != "" {
 		prior, err := pipeline.ReadManifest(p.store, parent)
@@ -429,7 +441,37 @@ func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
 		}
 		appendVersion(m, prior)
 	}
+	if mc := p.cfg.Balance.Mixture; mc != nil && m.Balance != nil {
+		m.Balance.Mixture = mixtureRecord(mc, m.Balance)
+	}
 	return m, nil
+}
+
+// balanceMaxSources bounds the distinct sources the balance accounting
+// tracks, so a crawl of millions of domains keeps the manifest small.
+const balanceMaxSources = 10_000
+
+// mixtureRecord computes the per-language mixture of a version from its
+// kept tokens. A mixture that cannot be computed (no kept tokens) is
+// recorded with the reason as its warning, so the run still commits.
+func mixtureRecord(mc *pipeline.MixtureConfig, b *pipeline.BalanceRecord) *pipeline.MixtureRecord {
+	var buckets []mixture.Bucket
+	for _, lang := range slices.Sorted(maps.Keys(b.Languages)) {
+		buckets = append(buckets, mixture.Bucket{Name: lang, Tokens: b.Languages[lang].After.Tokens})
+	}
+	rec := &pipeline.MixtureRecord{Alpha: mc.Alpha, Targets: mc.Targets, MaxRepeats: mc.MaxRepeats, BudgetTokens: mc.BudgetTokens}
+	weights, warnings, err := mixture.Compute(buckets, mc.Spec())
+	if err != nil {
+		rec.Warnings = []string{err.Error()}
+		return rec
+	}
+	rec.Weights, rec.Warnings = weights, warnings
+	if rec.BudgetTokens == 0 {
+		for _, w := range weights {
+			rec.BudgetTokens += w.Tokens
+		}
+	}
+	return rec
 }
 
 // appendVersion makes m hold prior's documents before its own: shards,
@@ -441,6 +483,13 @@ func appendVersion(m, prior *pipeline.Manifest) {
 	m.Totals = addTotals(prior.Totals, m.Totals)
 	m.Languages = mergeTotals(prior.Languages, m.Languages)
 	m.Sources = mergeTotals(prior.Sources, m.Sources)
+	// A balance covers a whole version or nothing: after a version without
+	// one, or one keyed by another source, the sum would mislead.
+	if prior.Balance == nil || m.Balance == nil || prior.Balance.SourceKey != m.Balance.SourceKey {
+		m.Balance = nil
+		return
+	}
+	m.Balance.Merge(prior.Balance)
 }
 
 func addTotals(a, b pipeline.Totals) pipeline.Totals {
@@ -629,21 +678,22 @@ func (p *plan) rejectFiles() []pipeline.ShardRecord {
 
 // teeSink writes each batch to the shard sink, then its dropped rows to the
 // rejects output.
-type teeSink struct {
-	shards  *stages.ParquetSink
-	rejects *stages.RejectsWriter
-}
+type teeSink []pipeline.Sink
 
 func (t teeSink) Write(ctx context.Context, b *pipeline.Batch) error {
-	if err := t.shards.Write(ctx, b); err != nil {
-		return err
+	for _, s := range t {
+		if err := s.Write(ctx, b); err != nil {
+			return err
+		}
 	}
-	return t.rejects.Write(ctx, b)
+	return nil
 }
 
 func (t teeSink) Close(ctx context.Context) error {
-	if err := t.shards.Close(ctx); err != nil {
-		return err
+	for _, s := range t {
+		if err := s.Close(ctx); err != nil {
+			return err
+		}
 	}
-	return t.rejects.Close(ctx)
+	return nil
 }
