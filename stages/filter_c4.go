@@ -50,6 +50,7 @@ type C4Options struct {
 	DropLoremIpsum       bool     `yaml:"drop_lorem_ipsum" doc:"drop documents that contain \"lorem ipsum\" in any ASCII case, before cleaning; default true"`
 	DropCurlyBracket     bool     `yaml:"drop_curly_bracket" doc:"drop documents that contain \"{\", before cleaning; default true"`
 	MinSentences         int      `yaml:"min_sentences" doc:"drop documents with fewer sentences after cleaning; 0 turns the rule off; default 5"`
+	RemoveCitations      bool     `yaml:"remove_citations" doc:"delete Wikipedia-style citation marks ([12], [], [edit], [citation needed], in any ASCII case) from each line before the line rules, as C4's own cleaning does; default true"`
 }
 
 // DefaultC4Options returns the options a config that names none gets. The
@@ -66,6 +67,7 @@ func DefaultC4Options() C4Options {
 		DropLoremIpsum:       true,
 		DropCurlyBracket:     true,
 		MinSentences:         5,
+		RemoveCitations:      true,
 	}
 }
 
@@ -137,7 +139,11 @@ func (f *c4Filter) Process(_ context.Context, b *pipeline.Batch) error {
 			removed[r] += int64(n)
 		}
 		if reason := f.opts.failedRule(s); reason != "" {
-			b.Drop(i, reason)
+			if reason == c4TooFewSentences {
+				b.DropSignal(i, reason, "sentences", float64(s.Sentences), float64(f.opts.MinSentences))
+			} else {
+				b.Drop(i, reason)
+			}
 			return text, false
 		}
 		if string(bufs.out) == text {
@@ -185,7 +191,8 @@ type C4Signals struct {
 
 // c4Buffers is the scratch space of cleanC4, reused between documents.
 type c4Buffers struct {
-	out []byte // the cleaned text
+	out  []byte // the cleaned text
+	line []byte // one line with its citation marks deleted
 }
 
 var c4BufferPool = sync.Pool{New: func() any { return new(c4Buffers) }}
@@ -220,6 +227,9 @@ func cleanC4(text string, opts *C4Options, match *c4Matchers, bufs *c4Buffers) C
 
 		s.Lines++
 		line := text[from:to]
+		if opts.RemoveCitations {
+			line = stripCitations(line, bufs)
+		}
 		if rule := c4LineRule(line, opts, match); rule != c4LineKept {
 			s.RemovedLines[rule]++
 			continue
@@ -232,6 +242,49 @@ func cleanC4(text string, opts *C4Options, match *c4Matchers, bufs *c4Buffers) C
 		bufs.out = append(bufs.out, line...)
 	}
 	return s
+}
+
+// stripCitations returns line without its citation marks: "[" followed by
+// digits or nothing and "]", "[edit]" and "[citation needed]", the last
+// two in any ASCII case. Lines without '[' are returned as they are, and
+// only lines with a mark cost an allocation.
+func stripCitations(line string, bufs *c4Buffers) string {
+	i := strings.IndexByte(line, '[')
+	if i < 0 {
+		return line
+	}
+	out := bufs.line[:0]
+	for i >= 0 {
+		n := citationLen(line[i:])
+		if n == 0 {
+			out = append(out, line[:i+1]...)
+			line = line[i+1:]
+		} else {
+			out = append(out, line[:i]...)
+			line = line[i+n:]
+		}
+		i = strings.IndexByte(line, '[')
+	}
+	out = append(out, line...)
+	bufs.line = out
+	return string(out)
+}
+
+// citationLen returns the length of the citation mark s starts with, or 0.
+func citationLen(s string) int {
+	j := 1
+	for j < len(s) && '0' <= s[j] && s[j] <= '9' {
+		j++
+	}
+	if j < len(s) && s[j] == ']' {
+		return j + 1
+	}
+	for _, mark := range [...]string{"[edit]", "[citation needed]"} {
+		if len(s) >= len(mark) && strings.EqualFold(s[:len(mark)], mark) {
+			return len(mark)
+		}
+	}
+	return 0
 }
 
 // c4LineRule returns the index in c4LineEvents of the first rule the

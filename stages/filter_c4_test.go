@@ -48,6 +48,13 @@ func TestMeasureC4(t *testing.T) {
 			"",
 		},
 		{
+			// "[11]" hides the period at the line's end and "[37]" the
+			// sentence end after "stills.", until they are deleted.
+			"citations deleted", "Portents are airfares is.[11]\nStills.[37] The end[edit] came.[]\nA [Citation Needed] claim [x] here.",
+			C4Signals{Lines: 3, KeptLines: 3, Sentences: 4},
+			"Portents are airfares is.\nStills. The end came.\nA  claim [x] here.",
+		},
+		{
 			"lines trimmed and crlf", "  One two three.\r\n\tFour five six!  ",
 			C4Signals{Lines: 2, KeptLines: 2, Sentences: 2},
 			"One two three.\nFour five six!",
@@ -123,6 +130,8 @@ func TestC4Stage(t *testing.T) {
 		{"javascript rule off", "drop_javascript_lines: false\nmin_sentences: 1", "Enable JavaScript to continue.", "", "Enable JavaScript to continue."},
 		{"policy rule off", "policy_phrases: []\nmin_sentences: 1", "Read the privacy policy.", "", "Read the privacy policy."},
 		{"custom policy phrase", "policy_phrases: [all rights reserved]\nmin_sentences: 1", "Read the privacy policy.\nAll Rights Reserved by us.", "", "Read the privacy policy."},
+		{"citation keeps a line", "", four + "\nThe fifth line ends here.[2]", "", four + "\nThe fifth line ends here."},
+		{"citations kept when the rule is off", "remove_citations: false", four + "\nThe fifth line ends here.[2]", c4TooFewSentences, ""},
 		{"long word rule off", "max_word_length: 0\nmin_sentences: 1", "a b " + strings.Repeat("x", 2000) + ".", "", "a b " + strings.Repeat("x", 2000) + "."},
 	}
 	for _, tt := range tests {
@@ -133,6 +142,9 @@ func TestC4Stage(t *testing.T) {
 			processOne(t, st, b)
 			if got := b.Dropped[0]; got != tt.want {
 				t.Errorf("dropped = %q, want %q (signals %+v)", got, tt.want, MeasureC4(tt.text, ptr(DefaultC4Options())))
+			}
+			if tt.want == c4TooFewSentences && !strings.HasPrefix(b.Detail(0), `{"signal":"sentences","value":`) {
+				t.Errorf("detail = %q, want the sentence count as the signal", b.Detail(0))
 			}
 			if tt.want != "" {
 				return
