@@ -25,7 +25,20 @@ const (
 	FormatJSONL   = "jsonl"
 	FormatParquet = "parquet"
 	FormatWET     = "wet"
+	FormatWARC    = "warc" // WARC files, and WAT files read as WARC
+	FormatARC     = "arc"  // the Internet Archive's ARC files, which preceded WARC
 )
+
+// HasArchiveInput reports whether any input is a WARC or ARC file, whose
+// documents are HTML until the extract stage turns them into text.
+func HasArchiveInput(inputs []Input) bool {
+	for _, in := range inputs {
+		if in.Format == FormatWARC || in.Format == FormatARC {
+			return true
+		}
+	}
+	return false
+}
 
 // Compressions of an input file, chosen by its name.
 const (
@@ -43,7 +56,7 @@ type Input struct {
 	// bytes that are not valid UTF-8 becomes U+FFFD; Path keeps the bytes.
 	Name        string
 	Path        string // path to open, as the user's argument leads to it
-	Format      string // FormatJSONL, FormatParquet or FormatWET
+	Format      string // FormatJSONL, FormatParquet, FormatWET, FormatWARC or FormatARC
 	Compression string // "", "gzip" or "zstd"
 
 	nameRepaired bool // Name had invalid UTF-8, so each record of the input counts as EventInvalidUTF8
@@ -103,7 +116,7 @@ func resolvePath(p, format string) ([]Input, error) {
 	}
 	in, ok := newInput(p, filepath.Base(p), format)
 	if !ok {
-		return nil, fmt.Errorf("input %s: unknown format: name it .jsonl, .json, .ndjson, .parquet or .wet (optionally .gz or .zst), or set input.format", p)
+		return nil, fmt.Errorf("input %s: unknown format: name it .jsonl, .json, .ndjson, .parquet, .wet, .warc, .wat or .arc (optionally .gz or .zst), or set input.format", p)
 	}
 	return []Input{in}, nil
 }
@@ -181,7 +194,7 @@ func walkFolder(root string, pattern []string, format, arg string) ([]Input, err
 	case matched == 0:
 		return nil, fmt.Errorf("input %s: matches no files", arg)
 	case len(out) == 0:
-		return nil, fmt.Errorf("input %s: no files of a known format (.jsonl, .json, .ndjson, .parquet, .wet, optionally .gz or .zst); set input.format to read other names", arg)
+		return nil, fmt.Errorf("input %s: no files of a known format (.jsonl, .json, .ndjson, .parquet, .wet, .warc, .wat, .arc, optionally .gz or .zst); set input.format to read other names", arg)
 	}
 	return out, nil
 }
@@ -251,8 +264,9 @@ func newInput(p, name, format string) (Input, bool) {
 
 // detectFormat returns the format and compression a file name gives: .gz
 // or .zst (or .zstd) for the compression, then .jsonl, .json or .ndjson for
-// jsonl, .parquet for parquet, and .wet (as in .warc.wet.gz) for wet. The
-// format is "" when the name gives none.
+// jsonl, .parquet for parquet, .wet (as in .warc.wet.gz) for wet, .warc and
+// .wat (as in .warc.wat.gz) for warc, and .arc for arc. The format is ""
+// when the name gives none.
 func detectFormat(name string) (format, compression string) {
 	lower := strings.ToLower(name)
 	switch {
@@ -272,6 +286,10 @@ func detectFormat(name string) (format, compression string) {
 		}
 	case ".wet":
 		return FormatWET, compression
+	case ".warc", ".wat":
+		return FormatWARC, compression
+	case ".arc":
+		return FormatARC, compression
 	}
 	return "", compression
 }

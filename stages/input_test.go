@@ -26,7 +26,11 @@ func TestDetectFormat(t *testing.T) {
 		{"CC-MAIN-x.warc.wet.gz", FormatWET, compressionGzip},
 		{"a.wet.gz", FormatWET, compressionGzip},
 		{"a.wet", FormatWET, ""},
-		{"a.warc.gz", "", compressionGzip},
+		{"a.warc.gz", FormatWARC, compressionGzip},
+		{"a.warc", FormatWARC, ""},
+		{"CC-MAIN-x.warc.wat.gz", FormatWARC, compressionGzip},
+		{"a.arc.gz", FormatARC, compressionGzip},
+		{"a.warc.zst", FormatWARC, compressionZstd},
 		{"README.md", "", ""},
 	}
 	for _, c := range cases {

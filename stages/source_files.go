@@ -23,23 +23,39 @@ const (
 	EventLoneSurrogate   = "lone_surrogate"   // a record with an unpaired \ud800-style escape; kept, decoded as U+FFFD
 	EventMissingText     = "missing_text"     // a record without a string or number at the text path; skipped
 	EventBlankLine       = "blank_line"       // a JSON line with only whitespace; skipped, counted but not logged
-	EventMalformedWARC   = "malformed_warc"   // a WET record with an invalid header; skipped up to the next record
+	EventMalformedWARC   = "malformed_warc"   // a WARC or WET record with an invalid header; skipped up to the next record
+	EventMalformedARC    = "malformed_arc"    // an ARC record with an invalid header line; skipped up to the next record
 	EventTruncatedFile   = "truncated_file"   // a file that ends inside a record or a compressed block
 	EventEmptyFile       = "empty_file"       // a file with no bytes, or none after decompression, or no rows
 	EventReadError       = "read_error"       // a file that could not be opened, decompressed or read to its end
+
+	// Records of WARC and ARC files without an HTML page. They are
+	// skipped. The first two are logged, the others only counted.
+	EventMalformedHTTP       = "malformed_http"               // an HTTP response whose status line or headers do not parse, or whose compressed body does not decode
+	EventUnsupportedEncoding = "unsupported_content_encoding" // an HTTP body in a content coding that no decoder reads, such as compress
+	EventWARCInfoSkipped     = "warc_warcinfo_skipped"        // a warcinfo record, or the version block that starts an ARC file
+	EventWARCRequestSkipped  = "warc_request_skipped"         // a request record: what the crawler sent
+	EventWARCRevisitSkipped  = "warc_revisit_skipped"         // a revisit record, which refers to an earlier capture instead of holding a page
+	EventWARCMetadataSkipped = "warc_metadata_skipped"        // a metadata record, such as those of WAT files
+	EventWARCOtherSkipped    = "warc_other_skipped"           // a conversion, continuation or unknown record type
+	EventNonHTMLSkipped      = "warc_non_html_skipped"        // a response or resource whose payload is not HTML, such as an image, a PDF or a DNS answer
+	EventHTTPStatusSkipped   = "warc_http_status_skipped"     // a response whose HTTP status is not 2xx, such as a redirect or an error page
 )
 
 // eventMessages are the log messages of the events.
 var eventMessages = map[string]string{
-	EventMalformedJSON:   "skipping malformed JSON record",
-	EventOversizedRecord: "skipping oversized record",
-	EventInvalidUTF8:     "keeping record with invalid UTF-8",
-	EventLoneSurrogate:   "keeping record with lone surrogate escape",
-	EventMissingText:     "skipping record without text",
-	EventMalformedWARC:   "skipping malformed WARC record",
-	EventTruncatedFile:   "input is truncated; keeping its complete records",
-	EventEmptyFile:       "input is empty",
-	EventReadError:       "reading input failed; keeping the records read so far",
+	EventMalformedJSON:       "skipping malformed JSON record",
+	EventOversizedRecord:     "skipping oversized record",
+	EventInvalidUTF8:         "keeping record with invalid UTF-8",
+	EventLoneSurrogate:       "keeping record with lone surrogate escape",
+	EventMissingText:         "skipping record without text",
+	EventMalformedWARC:       "skipping malformed WARC record",
+	EventMalformedARC:        "skipping malformed ARC record",
+	EventMalformedHTTP:       "skipping record with malformed HTTP response",
+	EventUnsupportedEncoding: "skipping record with unsupported HTTP content encoding",
+	EventTruncatedFile:       "input is truncated; keeping its complete records",
+	EventEmptyFile:           "input is empty",
+	EventReadError:           "reading input failed; keeping the records read so far",
 }
 
 var (
@@ -64,9 +80,9 @@ const readBufferSize = 1 << 20
 // emitting a batch checks it as well.
 const ctxCheckInterval = 256
 
-// FileSource reads local files of JSON lines, Parquet and Common Crawl WET,
-// one after another in name order, and emits document batches. It
-// implements pipeline.Source.
+// FileSource reads local files of JSON lines, Parquet, Common Crawl WET,
+// WARC and ARC, one after another in name order, and emits document
+// batches. It implements pipeline.Source.
 type FileSource struct {
 	cfg       pipeline.InputConfig
 	env       pipeline.Env
@@ -87,9 +103,9 @@ func NewFileSource(cfg pipeline.InputConfig, env pipeline.Env) (*FileSource, err
 		cfg.Format = FormatAuto
 	}
 	switch cfg.Format {
-	case FormatAuto, FormatJSONL, FormatParquet, FormatWET:
+	case FormatAuto, FormatJSONL, FormatParquet, FormatWET, FormatWARC, FormatARC:
 	default:
-		return nil, fmt.Errorf("input.format: invalid value %q: use auto, jsonl, parquet or wet", cfg.Format)
+		return nil, fmt.Errorf("input.format: invalid value %q: use auto, jsonl, parquet, wet, warc or arc", cfg.Format)
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = pipeline.DefaultBatchSize
@@ -234,8 +250,13 @@ func (s *FileSource) newDocReader(in Input, raw *rawFile, events *inputEvents) (
 	if err != nil {
 		return nil, release, err
 	}
-	if in.Format == FormatWET {
+	switch in.Format {
+	case FormatWET:
 		return newWETReader(dec, s.maxRecord, events), release, nil
+	case FormatWARC:
+		return newWARCReader(dec, s.maxRecord, events), release, nil
+	case FormatARC:
+		return newARCReader(dec, s.maxRecord, events), release, nil
 	}
 	return newJSONLReader(dec, s.paths, s.maxRecord, events), release, nil
 }

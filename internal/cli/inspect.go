@@ -22,6 +22,7 @@ func stagesCommand(args []string, stdout io.Writer) error {
 		return usageError{fmt.Errorf("stages takes no arguments, got %q", pos)}
 	}
 	fmt.Fprintf(stdout, "default chain: %s\n", strings.Join(pipeline.DefaultStages, " -> "))
+	fmt.Fprintf(stdout, "default chain with WARC or ARC input: extract -> %s\n", strings.Join(pipeline.DefaultStages, " -> "))
 	for _, s := range pipeline.Specs() {
 		mode := "serial, in input order"
 		if s.Concurrent {

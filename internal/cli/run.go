@@ -194,6 +194,9 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 		cfg.Input.Paths = []string{path}
 	}
 
+	if err := prependExtract(cfg); err != nil {
+		return nil, err
+	}
 	chain, err := selectStages(cfg.Stages, splitList(f.only), splitList(f.skip))
 	if err != nil {
 		return nil, err
@@ -210,6 +213,23 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 		}
 	}
 	return cfg, nil
+}
+
+// prependExtract puts the extract stage first in a default chain when an
+// input is a WARC or ARC file, whose documents are HTML pages that the
+// other stages would read as text.
+func prependExtract(cfg *pipeline.Config) error {
+	if !cfg.DefaultChain {
+		return nil
+	}
+	inputs, err := stages.ResolveInputs(cfg.Input.Paths, cfg.Input.Format)
+	if err != nil {
+		return err
+	}
+	if stages.HasArchiveInput(inputs) {
+		cfg.Stages = append([]pipeline.StageConfig{{Name: "extract"}}, cfg.Stages...)
+	}
+	return nil
 }
 
 // selectStages applies --only and --skip to the configured chain.
