@@ -2,11 +2,16 @@ package stages
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -17,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/pemistahl/lingua-go"
 
+	fastlangid "github.com/winnow-data/winnow/langid"
 	"github.com/winnow-data/winnow/pipeline"
 )
 
@@ -128,7 +134,7 @@ func TestLangidWhatlangAccuracy(t *testing.T) {
 		}
 		// Two samples are three-word phrases (Hebrew, Armenian) with fewer
 		// letters than min_chars, so und is their right label.
-		if _, letters := langidPrefix(texts[i], 2000); letters < 20 {
+		if _, _, letters := langidSample(texts[i], 2000); letters < 20 {
 			if r.label != LangUndetermined {
 				t.Errorf("%s: %d letters labelled %s, want und", labels[i], letters, r.label)
 			}
@@ -142,7 +148,7 @@ func TestLangidWhatlangAccuracy(t *testing.T) {
 		}
 	}
 
-	// Measured with lingua v1.4.0 in low-accuracy mode: 54 of 54.
+	// Measured with the default options (fast scorer, high accuracy): 54 of 54.
 	accuracy := float64(correct) / float64(scored)
 	t.Logf("accuracy %.3f (%d of %d)", accuracy, correct, scored)
 	if scored < 50 {
@@ -213,37 +219,53 @@ func TestLangidLanguagesOption(t *testing.T) {
 	}
 }
 
-func TestLangidMaxChars(t *testing.T) {
-	french := "Le comité se réunira mardi pour discuter du budget de l'année prochaine. "
-	english := strings.Repeat("The committee will meet on Tuesday to discuss the budget. ", 20)
-	results, _ := runLangid(t, "{max_chars: 70}", french+english)
-	if results[0].label != "fra_Latn" {
-		t.Errorf("labelled %s, want fra_Latn from the first 70 characters", results[0].label)
+func TestLangidSampleMiddle(t *testing.T) {
+	// A menu in English, then a German article: with max_chars 150 the
+	// head is mostly menu and the middle stretch is German.
+	menu := "Home | News | Sports | Weather | Contact us | Sign in | Subscribe | Privacy policy | Cookie settings\n"
+	german := strings.Repeat("Der Gemeinderat hat am Dienstagabend beschlossen, die alte Brücke über den Fluss im kommenden Frühjahr zu erneuern. ", 25)
+	results, _ := runLangid(t, "{max_chars: 150}", menu+german)
+	if results[0].label != "deu_Latn" {
+		t.Errorf("labelled %s (%.2f), want deu_Latn from the middle stretch", results[0].label, results[0].score)
 	}
 }
 
-func TestLangidPrefix(t *testing.T) {
+func TestLangidSample(t *testing.T) {
+	long := strings.Repeat("a", 10) + "XY" + strings.Repeat("b", 5) + " word " + strings.Repeat("c", 20)
 	cases := []struct {
-		in          string
-		max         int
-		want        string
-		wantLetters int
+		name         string
+		in           string
+		max          int
+		head, middle string
+		letters      int
 	}{
-		{"héllo wörld", 2, "hé", 2},
-		{"héllo wörld", 100, "héllo wörld", 10},
-		{"日本語テキスト", 3, "日本語", 3},
-		{"a1 b2", 5, "a1 b2", 2},
-		{"", 10, "", 0},
-		{"ab\xffcd", 3, "ab\xff", 2},
+		{"short text whole", "héllo wörld", 100, "héllo wörld", "", 10},
+		{"up to twice max_chars whole", "日本語テキスト", 4, "日本語テキスト", "", 7},
+		{"digits are not letters", "a1 b2", 5, "a1 b2", "", 2},
+		{"empty", "", 10, "", "", 0},
+		{"invalid UTF-8 kept whole", "ab\xffcd", 3, "ab\xffcd", "", 4},
+		// 43 characters: the head is the first 5, the middle starts at
+		// byte 21, inside "word", and skips to the space after it.
+		{"long text head and middle", long, 5, "aaaaa", " cccc", 9},
 	}
 	for _, c := range cases {
-		got, letters := langidPrefix(c.in, c.max)
-		if got != c.want || letters != c.wantLetters {
-			t.Errorf("langidPrefix(%q, %d) = %q, %d; want %q, %d", c.in, c.max, got, letters, c.want, c.wantLetters)
-		}
-		if utf8.ValidString(c.in) && !utf8.ValidString(got) {
-			t.Errorf("langidPrefix(%q, %d) cut inside a rune", c.in, c.max)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			head, middle, letters := langidSample(c.in, c.max)
+			if head != c.head || middle != c.middle || letters != c.letters {
+				t.Errorf("langidSample(%q, %d) = %q, %q, %d; want %q, %q, %d", c.in, c.max, head, middle, letters, c.head, c.middle, c.letters)
+			}
+		})
+	}
+}
+
+func TestLangidSampleRuneBoundaries(t *testing.T) {
+	text := strings.Repeat("日本語のテキスト、", 50)
+	head, middle, _ := langidSample(text, 20)
+	if utf8.RuneCountInString(head) != 20 || !utf8.ValidString(head) {
+		t.Errorf("head %q has %d runes, want 20 whole runes", head, utf8.RuneCountInString(head))
+	}
+	if n := utf8.RuneCountInString(middle); n > 20 || n == 0 || !utf8.ValidString(middle) {
+		t.Errorf("middle %q has %d runes, want 1 to 20 whole runes", middle, n)
 	}
 }
 
@@ -275,6 +297,7 @@ func TestLangidInvalidOptions(t *testing.T) {
 		{"{max_chars: 0}", "max_chars 0"},
 		{"{min_chars: -1}", "min_chars -1"},
 		{"{min_chars: 50, max_chars: 40}", "min_chars 50"},
+		{"{scorer: cld3}", `scorer "cld3"`},
 		{"{threshold: 0.6}", "threshold"},
 	}
 	for _, c := range cases {
@@ -357,32 +380,131 @@ func TestLangidRecoversLinguaPanic(t *testing.T) {
 	}
 }
 
-// langidEnglishDocs cuts the English web text of the RedPajama sample into
-// documents of about size bytes, each cut at a rune boundary.
-func langidEnglishDocs(b *testing.B, size int) []string {
-	b.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl"))
-	if err != nil {
-		b.Fatal(err)
+func TestLangidFixtures(t *testing.T) {
+	german := strings.Repeat("Die Stadtverwaltung hat am Montag mitgeteilt, dass die Sanierung der Schwimmhalle länger dauern wird als geplant. "+
+		"Nach Angaben der Bauleitung fehlen noch Ersatzteile für die Lüftungsanlage, die erst im Herbst geliefert werden können.\n\n", 5)
+	english := "The committee published its annual report on Monday. It covers the budget, the new library " +
+		"and the plans for the harbour, and it thanks the volunteers who ran the summer festival.\n"
+	names := "English Deutsch Français Русский Ελληνικά العربية 中文 日本語 한국어"
+	cases := []struct {
+		name    string
+		options string
+		text    string
+		want    []string // any of these labels
+	}{
+		{"French sentence", "", "Nous partons demain matin pour Lyon avec mes cousins.", []string{"fra_Latn"}},
+		{"two words", "", "GOOD LUCK", []string{"und"}},
+		{"three words", "", "see you soon", []string{"und"}},
+		{"two words, min_chars 1", "{min_chars: 1}", "GOOD LUCK", []string{"eng_Latn", "und"}},
+		{"three words, min_chars 1", "{min_chars: 1}", "see you soon", []string{"eng_Latn", "und"}},
+		{"English title, German paragraphs", "", "How to apply for a parking permit\n\n" + german, []string{"deu_Latn"}},
+		{"German with a French loanword", "", "Sie hat ihm zum Geburtstag ein schönes Portemonnaie aus Leder geschenkt, das er jeden Tag benutzt.", []string{"deu_Latn"}},
+		{"English, then language names in six scripts", "", english + names, []string{"eng_Latn"}},
 	}
-	defer f.Close()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			results, _ := runLangid(t, c.options, c.text)
+			if !slices.Contains(c.want, results[0].label) {
+				t.Errorf("labelled %s (%.2f), want one of %v", results[0].label, results[0].score, c.want)
+			}
+		})
+	}
+}
 
-	var all strings.Builder
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var rec struct{ Text string }
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			b.Fatal(err)
+// langidSampleDocs returns the first n documents of the Common Crawl
+// sample, which has pages in about 50 languages.
+func langidSampleDocs(t *testing.T, n int) []string {
+	t.Helper()
+	docs := readTexts(t, filepath.Join("..", "testdata", "cc-2019-30-00140.dolma.jsonl.gz"))
+	return docs[:min(n, len(docs))]
+}
+
+func TestLangidScorersAgree(t *testing.T) {
+	// Low-accuracy mode keeps lingua's model loading cheap; the
+	// high-accuracy comparison is package langid's golden test.
+	docs := append(langidSampleDocs(t, 80), "The quick fox", "Nous partons demain matin pour Lyon avec mes cousins.")
+	fast, _ := runLangid(t, "{high_accuracy: false, min_chars: 5}", docs...)
+	ref, _ := runLangid(t, "{high_accuracy: false, min_chars: 5, scorer: lingua}", docs...)
+	for i := range docs {
+		if fast[i].label != ref[i].label {
+			t.Errorf("document %d: fast %s (%.4f), lingua %s (%.4f)", i, fast[i].label, fast[i].score, ref[i].label, ref[i].score)
+			continue
 		}
-		all.WriteString(rec.Text)
-		all.WriteString("\n\n")
+		if d := fast[i].score - ref[i].score; d > 1e-4 || d < -1e-4 {
+			t.Errorf("document %d: fast score %.6f, lingua %.6f", i, fast[i].score, ref[i].score)
+		}
 	}
-	if err := sc.Err(); err != nil {
-		b.Fatal(err)
-	}
+}
 
-	text := all.String()
+func TestLangidSameLabelsAnyBatching(t *testing.T) {
+	docs := langidSampleDocs(t, 300)
+	want, _ := runLangid(t, "", docs...)
+
+	st, _, err := buildRegisteredStage(t, "langid", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1, 7, 64} {
+		got := make([]langidResult, len(docs))
+		var wg sync.WaitGroup
+		for start := 0; start < len(docs); start += size {
+			end := min(start+size, len(docs))
+			wg.Go(func() {
+				b := docBatch(uint64(start), docs[start:end]...)
+				defer b.Release()
+				if err := st.Process(context.Background(), b); err != nil {
+					t.Error(err)
+					return
+				}
+				copy(got[start:end], langidResults(b))
+			})
+		}
+		wg.Wait()
+		if !slices.Equal(got, want) {
+			t.Errorf("batches of %d, processed concurrently, gave other labels than one batch", size)
+		}
+	}
+}
+
+// TestLangidModelMemory measures the heap the fast scorer's models take,
+// all 75 languages in high-accuracy mode, in a fresh process, because the
+// models load once per process.
+func TestLangidModelMemory(t *testing.T) {
+	if os.Getenv("WINNOW_LANGID_MEMORY_CHILD") == "1" {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if _, err := fastlangid.NewDetector(nil, true); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		fmt.Printf("heap %d sys %d\n", after.HeapAlloc-before.HeapAlloc, after.Sys)
+		return
+	}
+	if testing.Short() || raceEnabled {
+		t.Skip("loads about 260 MB of models; the race detector inflates the heap")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLangidModelMemory$")
+	cmd.Env = append(os.Environ(), "WINNOW_LANGID_MEMORY_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child process: %v\n%s", err, out)
+	}
+	var heap, sys uint64
+	if _, err := fmt.Sscanf(string(out), "heap %d sys %d", &heap, &sys); err != nil {
+		t.Fatalf("reading %q: %v", out, err)
+	}
+	t.Logf("models: %d MB of heap after GC; %d MB obtained from the OS, loading included", heap>>20, sys>>20)
+	if heap > 600<<20 {
+		t.Errorf("models take %d MB of heap, want 600 MB at most", heap>>20)
+	}
+}
+
+// cutDocs joins texts and cuts them into documents of about size bytes,
+// each cut at a rune boundary.
+func cutDocs(texts []string, size int) []string {
+	text := strings.Join(texts, "\n\n")
 	var docs []string
 	for len(text) > size {
 		cut := size
@@ -395,20 +517,105 @@ func langidEnglishDocs(b *testing.B, size int) []string {
 	return docs
 }
 
-// BenchmarkLangid measures Process on one batch of English documents of
-// about 2 KB, the default max_chars, on one goroutine.
-func BenchmarkLangid(b *testing.B) {
-	st, _, err := buildRegisteredStage(b, "langid", "")
+// readTexts returns the text field of every record of a JSON lines file,
+// gzip-compressed when its name ends in .gz.
+func readTexts(tb testing.TB, path string) []string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r = zr
+	}
+	var texts []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var rec struct{ Text string }
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			tb.Fatal(err)
+		}
+		texts = append(texts, rec.Text)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return texts
+}
+
+// langidBenchDocs returns documents of about 2 KB in English, German,
+// Russian, Arabic and Chinese. English is the RedPajama sample. German,
+// Russian and Chinese are the documents of the Common Crawl sample that
+// the fast scorer labels so with a confidence over 0.9. Arabic is the
+// HPLT sample, because the Common Crawl sample has no Arabic.
+func langidBenchDocs(b *testing.B) map[string][]string {
+	b.Helper()
+	d, err := fastlangid.NewDetector(nil, true)
 	if err != nil {
 		b.Fatal(err)
 	}
-	docs := langidEnglishDocs(b, 2000)
+	byLang := map[lingua.Language][]string{}
+	for _, text := range readTexts(b, filepath.Join("..", "testdata", "cc-2019-30-00140.dolma.jsonl.gz")) {
+		if r := d.Detect(text); r.Confidence > 0.9 {
+			byLang[r.Language] = append(byLang[r.Language], text)
+		}
+	}
+	return map[string][]string{
+		"eng": cutDocs(readTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), 2000),
+		"deu": cutDocs(byLang[lingua.German], 2000),
+		"rus": cutDocs(byLang[lingua.Russian], 2000),
+		"arb": cutDocs(readTexts(b, filepath.Join("..", "testdata", "langid", "ara_Arab.jsonl")), 2000),
+		"cmn": cutDocs(byLang[lingua.Chinese], 2000),
+	}
+}
+
+// BenchmarkLangid measures Process with the default options, all 75
+// languages, on one batch of documents of about 2 KB per language, on one
+// goroutine.
+func BenchmarkLangid(b *testing.B) {
+	docs := langidBenchDocs(b)
+	for _, lang := range []string{"eng", "deu", "rus", "arb", "cmn"} {
+		b.Run(lang, func(b *testing.B) {
+			benchmarkLangidDocs(b, "", docs[lang])
+		})
+	}
+}
+
+// BenchmarkLangidLingua measures the lingua scorer on the English
+// documents of BenchmarkLangid, for comparison.
+func BenchmarkLangidLingua(b *testing.B) {
+	docs := cutDocs(readTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), 2000)
+	benchmarkLangidDocs(b, "{scorer: lingua}", docs[:20])
+}
+
+func benchmarkLangidDocs(b *testing.B, options string, docs []string) {
+	st, _, err := buildRegisteredStage(b, "langid", options)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(docs) == 0 {
+		b.Fatal("no documents")
+	}
 	total := 0
 	for _, d := range docs {
 		total += len(d)
 	}
+	warm := docBatch(0, docs[0])
+	if err := st.Process(context.Background(), warm); err != nil {
+		b.Fatal(err)
+	}
+	warm.Release()
+
 	b.SetBytes(int64(total))
 	b.ReportAllocs()
+	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
 		batch := docBatch(0, docs...)
