@@ -9,7 +9,7 @@ DEMO_ROOT ?= winnow-out
 BENCH_DIR ?= bench/out
 BENCH_DOCS ?= 20000
 
-.PHONY: build demo test test-deps bench bench-deps lint clean
+.PHONY: build demo test test-deps chromium bench bench-deps bench-quality lint clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/winnow
@@ -21,12 +21,22 @@ demo: build
 	$(BIN) show $(DEMO_ROOT)
 
 # DuckDB (npm @duckdb/node-api) reads back every Parquet file the tests write.
-test-deps: tools/duckdb/node_modules/.installed
+# Debian's Chromium, driven by npm playwright-core, loads the HTML report;
+# playwright-core downloads no browser of its own.
+test-deps: tools/duckdb/node_modules/.installed tools/browser/node_modules/.installed chromium
 
 tools/duckdb/node_modules/.installed: tools/duckdb/package.json tools/duckdb/package-lock.json
 	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 	cd tools/duckdb && npm ci --no-audit --no-fund
 	touch $@
+
+tools/browser/node_modules/.installed: tools/browser/package.json tools/browser/package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd tools/browser && npm ci --no-audit --no-fund
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 # The memory tests skip themselves under the race detector, which inflates
 # the heap, so they run again without it.
@@ -46,6 +56,11 @@ bench-deps:
 bench: build bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pipeline ./stages ./dedup ./pii
 	./bench/run.sh $(BENCH_DIR) $(BENCH_DOCS)
+
+# Drops of the four quality filters by reason and by kind of generated
+# document, beside datatrove's counts; it reads the rejects with DuckDB.
+bench-quality: bench-deps tools/duckdb/node_modules/.installed
+	./bench/quality_compare.sh $(BENCH_DIR)/quality $(BENCH_DOCS)
 
 clean:
 	rm -rf bin $(DEMO_ROOT) $(BENCH_DIR)

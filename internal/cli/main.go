@@ -1,4 +1,5 @@
-// Package cli implements the winnow command: run, stages, versions, show.
+// Package cli implements the winnow command: run, dedup, rejects, report,
+// stages, versions and show.
 package cli
 
 import (
@@ -16,6 +17,7 @@ Usage:
   winnow run [flags] [INPUT...]    curate INPUT files, folders or globs into a new version
   winnow dedup [ROOT] [flags]      remove near duplicates across a committed version, split over workers
   winnow rejects [ROOT] [flags]    print a sample of the documents a version's run dropped, by reason
+  winnow report [ROOT] [flags]     write a version's languages, sources, drops and changes as HTML, JSON or CSV
   winnow stages                    list the stages and their options
   winnow versions [ROOT]           list the versions of a dataset (default ./winnow-out)
   winnow show [ROOT [VERSION]]     print one version (default: latest) as a table, or --json
@@ -43,6 +45,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = dedupCommand(args[1:], stdout, stderr)
 	case "rejects":
 		err = rejectsCommand(args[1:], stdout, stderr)
+	case "report":
+		err = reportCommand(args[1:], stdout, stderr)
 	case "versions":
 		err = versionsCommand(args[1:], stdout)
 	case "show":
