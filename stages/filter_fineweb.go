@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/winnow-data/winnow/pipeline"
 )
@@ -23,6 +26,7 @@ const (
 
 const finewebDoc = "Drops documents that fail the FineWeb quality rules: too few lines ending in punctuation, " +
 	"too many short lines, characters in duplicated lines, and line breaks per word (lists). " +
+	"A document whose lang label has a FineWeb-2 entry is judged with that language's limits, as FineWeb-2 judged it (per_language). " +
 	"The reason code names the first rule that fails."
 
 func init() {
@@ -31,19 +35,27 @@ func init() {
 
 // FineWebOptions configures fineweb_quality. The defaults are the
 // thresholds of datatrove's FineWeb quality filter, which FineWeb used.
+// With PerLanguage, a document whose lang label has a FineWeb-2 entry is
+// judged as FineWeb-2 judged its language (see forLanguage).
 type FineWebOptions struct {
-	Languages            []string `yaml:"languages" doc:"lang labels the rules apply to; documents with another label pass unchecked, documents with an empty lang or und are checked; [] checks every document; default [eng_Latn]"`
-	MinLinePunctRatio    float64  `yaml:"min_line_punct_ratio" doc:"minimum fraction of non-blank lines that end in terminal punctuation (. ! ? \" ' … ” ’ 。 ！ ？); 0 to 1, default 0.12"`
-	MaxShortLineRatio    float64  `yaml:"max_short_line_ratio" doc:"maximum fraction of non-blank lines of at most short_line_max_chars characters; 0 to 1, default 0.67"`
-	ShortLineMaxChars    int      `yaml:"short_line_max_chars" doc:"length, in code points after trimming whitespace, up to which a line is short; default 30"`
-	MaxCharDupRatio      float64  `yaml:"max_char_dup_ratio" doc:"maximum fraction of line characters in lines that repeat an earlier line; 0 to 1, default 0.01"`
-	MaxLineBreaksPerWord float64  `yaml:"max_line_breaks_per_word" doc:"maximum line breaks between non-blank lines per word; default 0.3"`
+	Languages            []string             `yaml:"languages" doc:"lang labels to check; documents with another label pass unchecked, documents with an empty lang or und are always checked; default [] checks every document"`
+	PerLanguage          bool                 `yaml:"per_language" doc:"judge a document whose lang label has a FineWeb-2 entry (every langid label but eng_Latn has one) as FineWeb-2 did: that entry's line punctuation and line-break limits, the short-line rule off and max_char_dup_ratio 0.1; default true"`
+	Overrides            map[string]yaml.Node `yaml:"overrides" doc:"options for the documents of one lang label, keyed by label, such as {fra_Latn: {min_line_punct_ratio: 0.2}}; each replaces the label's value of the options it names (any option but languages, per_language and overrides); default {}"`
+	MinLinePunctRatio    float64              `yaml:"min_line_punct_ratio" doc:"minimum fraction of non-blank lines that end in terminal punctuation (. ! ? \" ' … ” ’ 。 ！ ？); 0 to 1; a FineWeb-2 entry replaces it (see per_language); default 0.12"`
+	MaxShortLineRatio    float64              `yaml:"max_short_line_ratio" doc:"maximum fraction of non-blank lines of at most short_line_max_chars characters; 0 to 1; a FineWeb-2 entry turns it off (see per_language); default 0.67"`
+	ShortLineMaxChars    int                  `yaml:"short_line_max_chars" doc:"length, in code points after trimming whitespace, up to which a line is short; default 30"`
+	MaxCharDupRatio      float64              `yaml:"max_char_dup_ratio" doc:"maximum fraction of line characters in lines that repeat an earlier line; 0 to 1; a FineWeb-2 entry sets it to 0.1 (see per_language); default 0.01"`
+	MaxLineBreaksPerWord float64              `yaml:"max_line_breaks_per_word" doc:"maximum line breaks between non-blank lines per word; a FineWeb-2 entry replaces it (see per_language); default 0.3"`
 }
 
 // DefaultFineWebOptions returns the options a config that names none gets.
+// Overrides is nil: yaml.v3 adds a mapping's keys to an existing map, and
+// the registry decodes every config onto a copy of these defaults, so a
+// map here would be shared by every stage built.
 func DefaultFineWebOptions() FineWebOptions {
 	return FineWebOptions{
-		Languages:            []string{"eng_Latn"},
+		Languages:            []string{},
+		PerLanguage:          true,
 		MinLinePunctRatio:    0.12,
 		MaxShortLineRatio:    0.67,
 		ShortLineMaxChars:    30,
@@ -71,30 +83,75 @@ func (o *FineWebOptions) Validate() error {
 	case !(o.MaxLineBreaksPerWord >= 0):
 		return fmt.Errorf("invalid max_line_breaks_per_word %v: must be 0 or more", o.MaxLineBreaksPerWord)
 	}
-	return validateLanguages(o.Languages)
+	if err := validateLanguages(o.Languages); err != nil {
+		return err
+	}
+	_, err = resolveOverrides(o)
+	return err
 }
 
-// fineWebFilter is the fineweb_quality stage. It only reads its options;
+func (o *FineWebOptions) langSettings() (bool, map[string]yaml.Node) {
+	return o.PerLanguage, o.Overrides
+}
+
+// finewebAnyLine is the min_line_punct_ratio that requires at least one
+// line ending in punctuation: any ratio above 0 meets it.
+const finewebAnyLine = math.SmallestNonzeroFloat64
+
+// forLanguage implements langOptions. FineWeb-2 ran the FineWeb quality
+// rules with the entry's line_punct_thr and new_line_ratio, with the
+// short-line rule off and with 0.1 as the duplicated-character limit.
+//
+// datatrove drops a document whose punctuation ratio is at or below
+// line_punct_thr, where winnow's minimum keeps a ratio equal to it. The
+// two differ only at equality, except at 0: there FineWeb-2 requires at
+// least one line ending in punctuation, so 0 becomes finewebAnyLine. A
+// negative line_punct_thr turns the rule off.
+func (o *FineWebOptions) forLanguage(entry *fineweb2Rules) {
+	o.Languages, o.Overrides = nil, nil
+	if entry == nil {
+		return
+	}
+	switch thr := entry.MinLinePunctRatio; {
+	case thr < 0:
+		o.MinLinePunctRatio = 0
+	case thr == 0:
+		o.MinLinePunctRatio = finewebAnyLine
+	default:
+		o.MinLinePunctRatio = min(thr, 1)
+	}
+	o.MaxLineBreaksPerWord = entry.MaxLineBreaksPerWord
+	o.MaxShortLineRatio = 1
+	o.MaxCharDupRatio = 0.1
+}
+
+// fineWebFilter is the fineweb_quality stage. It only reads its rules, and
 // the line table comes from finewebTablePool, so concurrent Process calls
 // share nothing they write.
 type fineWebFilter struct {
-	opts  FineWebOptions
+	rules *langRules[FineWebOptions]
 	langs langGate
 }
 
 func newFineWebFilter(opts FineWebOptions, _ pipeline.Env) (pipeline.Stage, error) {
-	return &fineWebFilter{opts: opts, langs: newLangGate(opts.Languages)}, nil
+	rules, err := newLangRules(&opts, func(o *FineWebOptions) *FineWebOptions { return o })
+	if err != nil {
+		return nil, err
+	}
+	return &fineWebFilter{rules: rules, langs: newLangGate(opts.Languages)}, nil
 }
 
 // Process drops the alive rows that fail a rule, with that rule's reason.
 func (f *fineWebFilter) Process(_ context.Context, b *pipeline.Batch) error {
 	texts, langs := b.Strings(pipeline.ColText), b.Strings(pipeline.ColLang)
 	for i := range b.Len() {
-		if !b.Alive(i) || !f.langs.checks(langs.Value(i)) {
+		lang := langs.Value(i)
+		if !b.Alive(i) || !f.langs.checks(lang) {
 			continue
 		}
-		s := MeasureFineWeb(texts.Value(i), f.opts.ShortLineMaxChars)
-		if reason := f.opts.failedRule(s); reason != "" {
+		opts := f.rules.forLabel(lang)
+		s := MeasureFineWeb(texts.Value(i), opts.ShortLineMaxChars)
+		if reason := opts.failedRule(s); reason != "" {
 			b.Drop(i, reason)
 		}
 	}
@@ -126,7 +183,8 @@ func (o *FineWebOptions) failedRule(s FineWebSignals) string {
 // occurrence is not counted. LineBreaks counts the breaks between
 // consecutive non-blank lines, Lines-1, so a trailing newline or the blank
 // lines between paragraphs do not make a document look like a list. Words
-// are runs of non-whitespace.
+// are runs of non-whitespace, split as forEachWord describes when they
+// have code points of scripts written without spaces.
 type FineWebSignals struct {
 	Lines        int // non-blank lines
 	PunctLines   int // lines ending in . ! ? " ' … ” ’ 。 ！ or ？
@@ -166,12 +224,16 @@ func MeasureFineWeb(text string, shortLineChars int) FineWebSignals {
 		}
 		chars := 0
 		for i := 0; ; {
-			start, end, wordChars, spaces := nextWord(line, i)
-			chars += spaces + wordChars
+			start, end, tokenChars, spaces := nextWord(line, i)
+			chars += spaces + tokenChars
 			if start == end {
 				break
 			}
-			s.Words += fineWebWords(line[start:end], wordChars)
+			if tokenChars != end-start && hasSplitScript(line[start:end]) {
+				s.Words += countSplitWords(line[start:end])
+			} else {
+				s.Words++
+			}
 			i = end
 		}
 
@@ -189,24 +251,6 @@ func MeasureFineWeb(text string, shortLineChars int) FineWebSignals {
 	}
 	s.LineBreaks = max(s.Lines-1, 0)
 	return s
-}
-
-// fineWebWords returns how many words a whitespace-separated token of chars
-// code points counts as: one, or, when it contains letters of scripts
-// written without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer,
-// Myanmar), one per such letter. Without this, a Chinese line is one word
-// and any two-line Chinese document fails the line-breaks-per-word rule.
-func fineWebWords(token string, chars int) int {
-	if chars == len(token) {
-		return 1 // ASCII only
-	}
-	n := 0
-	for _, r := range token {
-		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar) {
-			n++
-		}
-	}
-	return max(n, 1)
 }
 
 // endsInFineWebPunct reports whether line ends in terminal punctuation.
@@ -239,8 +283,8 @@ func validateFractions(fractions []struct {
 
 func validateLanguages(langs []string) error {
 	for _, l := range langs {
-		if !IsLangLabel(l) {
-			return fmt.Errorf("invalid languages entry %q: not a label langid writes, such as eng_Latn", l)
+		if !isKnownLabel(l) {
+			return fmt.Errorf("invalid languages entry %q: not a known lang label; use one that langid writes, such as eng_Latn, or one of FineWeb-2's, such as fra_Latn", l)
 		}
 	}
 	return nil

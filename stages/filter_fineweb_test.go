@@ -137,7 +137,7 @@ func TestFineWebStage(t *testing.T) {
 }
 
 func TestFineWebChecksOnlyListedLanguages(t *testing.T) {
-	st, _ := stageFromYAML(t, "fineweb_quality", "")
+	st, _ := stageFromYAML(t, "fineweb_quality", "languages: [eng_Latn]")
 	bb := pipeline.NewBatchBuilder()
 	for _, lang := range []string{"eng_Latn", "fra_Latn", "", "und"} {
 		bb.Append(&pipeline.Doc{Text: "no punctuation at all in this long line", Lang: lang})

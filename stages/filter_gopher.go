@@ -3,13 +3,10 @@ package stages
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/winnow-data/winnow/pipeline"
 )
@@ -31,6 +28,8 @@ const (
 
 const gopherDoc = "Drops documents that fail the Gopher quality rules: word count, " +
 	"mean word length, '#' and ellipsis ratios, bullet and ellipsis lines, words with letters and stop words. " +
+	"A document whose lang label has a FineWeb-2 entry gets that language's word lengths, alpha word fraction and stop words (per_language). " +
+	"In Chinese and Japanese each Han or Hiragana character is a word and a Katakana run one word; Thai, Lao, Khmer and Burmese count one word per 4 characters. " +
 	"The reason code names the first rule that fails."
 
 // gopherMaxStopWordBytes bounds the stop words so that matching can lowercase
@@ -42,31 +41,36 @@ func init() {
 }
 
 // GopherOptions configures gopher_quality. The defaults are the Gopher
-// quality thresholds that datatrove, NeMo Curator, Dolma v1.6 and DCLM use.
-//
-// NOTE: the thresholds and stop words are English. The stage applies them
-// to the documents whose lang is in Languages, and to documents with no
-// lang (no langid stage ran) or und (too short or unclear, often junk);
-// others pass unchecked until per-language thresholds exist.
+// quality thresholds that datatrove, NeMo Curator, Dolma v1.6 and DCLM use,
+// with English stop words. With PerLanguage, a document whose lang label
+// has a FineWeb-2 entry gets that entry's mean word lengths, alpha word
+// fraction and stop words instead (see forLanguage). The other options
+// apply to every document.
 type GopherOptions struct {
-	Languages               []string `yaml:"languages" doc:"lang labels the rules apply to; documents with another label pass unchecked, documents with an empty lang or und are checked; [] checks every document; default [eng_Latn]"`
-	MinWords                int      `yaml:"min_words" doc:"minimum words per document; a document with no words is dropped whatever this is; default 50"`
-	MaxWords                int      `yaml:"max_words" doc:"maximum words per document; default 100000"`
-	MinMeanWordLength       float64  `yaml:"min_mean_word_length" doc:"minimum mean word length, in code points; default 3"`
-	MaxMeanWordLength       float64  `yaml:"max_mean_word_length" doc:"maximum mean word length, in code points; default 10"`
-	MaxHashRatio            float64  `yaml:"max_hash_ratio" doc:"maximum '#' characters per word; default 0.1"`
-	MaxEllipsisRatio        float64  `yaml:"max_ellipsis_ratio" doc:"maximum ellipses per word, counting each \"...\" and each \"…\"; default 0.1"`
-	MaxBulletLineFraction   float64  `yaml:"max_bullet_line_fraction" doc:"maximum fraction of non-blank lines that start with a bullet (• ‣ ⁃ ◦ ● ▪ ■ - *); 0 to 1, default 0.9"`
-	MaxEllipsisLineFraction float64  `yaml:"max_ellipsis_line_fraction" doc:"maximum fraction of non-blank lines that end with \"...\" or \"…\"; 0 to 1, default 0.3"`
-	MinAlphaWordFraction    float64  `yaml:"min_alpha_word_fraction" doc:"minimum fraction of words that contain a letter; 0 to 1, default 0.8"`
-	MinStopWords            int      `yaml:"min_stop_words" doc:"minimum number of words that are stop words, counting repeats; default 2"`
-	StopWords               []string `yaml:"stop_words" doc:"stop words, matched case-insensitively against whole words; default [the, be, to, of, and, that, have, with]"`
+	Languages               []string             `yaml:"languages" doc:"lang labels to check; documents with another label pass unchecked, documents with an empty lang or und are always checked; default [] checks every document"`
+	PerLanguage             bool                 `yaml:"per_language" doc:"judge a document whose lang label has a FineWeb-2 entry (every langid label but eng_Latn has one) with that entry's min and max mean word length, min alpha word fraction and stop words, in place of this stage's; default true"`
+	Overrides               map[string]yaml.Node `yaml:"overrides" doc:"options for the documents of one lang label, keyed by label, such as {fra_Latn: {min_words: 80}}; each replaces the label's value of the options it names (any option but languages, per_language and overrides); default {}"`
+	MinWords                int                  `yaml:"min_words" doc:"minimum words per document; a document with no words is dropped whatever this is; default 50"`
+	MaxWords                int                  `yaml:"max_words" doc:"maximum words per document; default 100000"`
+	MinMeanWordLength       float64              `yaml:"min_mean_word_length" doc:"minimum mean word length, in code points; a FineWeb-2 entry replaces it (see per_language); default 3"`
+	MaxMeanWordLength       float64              `yaml:"max_mean_word_length" doc:"maximum mean word length, in code points; a FineWeb-2 entry replaces it (see per_language); default 10"`
+	MaxHashRatio            float64              `yaml:"max_hash_ratio" doc:"maximum '#' characters per word; default 0.1"`
+	MaxEllipsisRatio        float64              `yaml:"max_ellipsis_ratio" doc:"maximum ellipses per word, counting each \"...\" and each \"…\"; default 0.1"`
+	MaxBulletLineFraction   float64              `yaml:"max_bullet_line_fraction" doc:"maximum fraction of non-blank lines that start with a bullet (• ‣ ⁃ ◦ ● ▪ ■ - *); 0 to 1, default 0.9"`
+	MaxEllipsisLineFraction float64              `yaml:"max_ellipsis_line_fraction" doc:"maximum fraction of non-blank lines that end with \"...\" or \"…\"; 0 to 1, default 0.3"`
+	MinAlphaWordFraction    float64              `yaml:"min_alpha_word_fraction" doc:"minimum fraction of words that contain a letter; 0 to 1; a FineWeb-2 entry replaces it (see per_language); default 0.8"`
+	MinStopWords            int                  `yaml:"min_stop_words" doc:"minimum number of stop-word matches, counting repeats; default 2"`
+	StopWords               []string             `yaml:"stop_words" doc:"stop words, matched case-insensitively against whole words; one that is a single punctuation mark or symbol matches each occurrence of it; a FineWeb-2 entry replaces them (see per_language); default [the, be, to, of, and, that, have, with]"`
 }
 
 // DefaultGopherOptions returns the options a config that names none gets.
+// Overrides is nil: yaml.v3 adds a mapping's keys to an existing map, and
+// the registry decodes every config onto a copy of these defaults, so a
+// map here would be shared by every stage built.
 func DefaultGopherOptions() GopherOptions {
 	return GopherOptions{
-		Languages:               []string{"eng_Latn"},
+		Languages:               []string{},
+		PerLanguage:             true,
 		MinWords:                50,
 		MaxWords:                100_000,
 		MinMeanWordLength:       3,
@@ -81,8 +85,8 @@ func DefaultGopherOptions() GopherOptions {
 	}
 }
 
-// Validate checks every threshold and stop word. The error names the first
-// bad field and its value.
+// Validate checks every threshold, stop word, language label and override.
+// The error names the first bad field and its value.
 func (o *GopherOptions) Validate() error {
 	switch {
 	case o.MinWords < 0:
@@ -110,17 +114,17 @@ func (o *GopherOptions) Validate() error {
 		{"max_ellipsis_line_fraction", o.MaxEllipsisLineFraction},
 		{"min_alpha_word_fraction", o.MinAlphaWordFraction},
 	}
-	for _, f := range fractions {
-		if !(f.value >= 0 && f.value <= 1) {
-			return fmt.Errorf("invalid %s %v: must be between 0 and 1", f.key, f.value)
-		}
+	if err := validateFractions(fractions); err != nil {
+		return err
 	}
-	for _, l := range o.Languages {
-		if !IsLangLabel(l) {
-			return fmt.Errorf("invalid languages entry %q: not a label langid writes, such as eng_Latn", l)
-		}
+	if err := validateLanguages(o.Languages); err != nil {
+		return err
 	}
-	return validateStopWords(o.StopWords)
+	if err := validateStopWords(o.StopWords); err != nil {
+		return err
+	}
+	_, err := resolveOverrides(o)
+	return err
 }
 
 func validateStopWords(words []string) error {
@@ -137,23 +141,45 @@ func validateStopWords(words []string) error {
 	return nil
 }
 
-// gopherFilter is the gopher_quality stage. It only reads its options and
-// stop words, so concurrent Process calls share nothing they write.
+func (o *GopherOptions) langSettings() (bool, map[string]yaml.Node) {
+	return o.PerLanguage, o.Overrides
+}
+
+// forLanguage implements langOptions. A FineWeb-2 entry sets the mean word
+// lengths, the alpha word fraction and the stop words. A minimum of 0 turns
+// a rule off in FineWeb-2 and here alike.
+func (o *GopherOptions) forLanguage(entry *fineweb2Rules) {
+	o.Languages, o.Overrides = nil, nil
+	if entry == nil {
+		return
+	}
+	o.MinMeanWordLength = entry.MinMeanWordLength
+	o.MaxMeanWordLength = entry.MaxMeanWordLength
+	o.MinAlphaWordFraction = entry.MinAlphaWordFraction
+	o.StopWords = entry.StopWords
+}
+
+// gopherFilter is the gopher_quality stage. It only reads its rules, so
+// concurrent Process calls share nothing they write.
 type gopherFilter struct {
-	opts  GopherOptions
-	stop  *StopWords
-	langs map[string]bool // nil: every document is checked
+	rules *langRules[gopherRules]
+	langs langGate
+}
+
+// gopherRules are the options and stop words for documents of one language.
+type gopherRules struct {
+	opts GopherOptions
+	stop *StopWords
 }
 
 func newGopherFilter(opts GopherOptions, _ pipeline.Env) (pipeline.Stage, error) {
-	f := &gopherFilter{opts: opts, stop: NewStopWords(opts.StopWords)}
-	if len(opts.Languages) > 0 {
-		f.langs = map[string]bool{}
-		for _, l := range opts.Languages {
-			f.langs[l] = true
-		}
+	rules, err := newLangRules(&opts, func(o *GopherOptions) *gopherRules {
+		return &gopherRules{opts: *o, stop: NewStopWords(o.StopWords)}
+	})
+	if err != nil {
+		return nil, err
 	}
-	return f, nil
+	return &gopherFilter{rules: rules, langs: newLangGate(opts.Languages)}, nil
 }
 
 // Process drops the alive rows that fail a rule, with that rule's reason.
@@ -163,10 +189,12 @@ func (f *gopherFilter) Process(_ context.Context, b *pipeline.Batch) error {
 		if !b.Alive(i) {
 			continue
 		}
-		if lang := langs.Value(i); f.langs != nil && lang != "" && lang != LangUndetermined && !f.langs[lang] {
+		lang := langs.Value(i)
+		if !f.langs.checks(lang) {
 			continue
 		}
-		if reason := f.opts.failedRule(MeasureGopher(texts.Value(i), f.stop)); reason != "" {
+		r := f.rules.forLabel(lang)
+		if reason := r.opts.failedRule(MeasureGopher(texts.Value(i), r.stop)); reason != "" {
 			b.Drop(i, reason)
 		}
 	}
@@ -203,97 +231,6 @@ func (o *GopherOptions) failedRule(s GopherSignals) string {
 	return ""
 }
 
-// StopWords is a set of stop words, matched case-insensitively. It is safe
-// for concurrent use because it is never changed after NewStopWords.
-type StopWords struct {
-	short    []uint64            // packed keys of 1 to 7 ASCII bytes, sorted; see packLowerASCII
-	long     map[string]struct{} // every other key
-	maxBytes int                 // maximum key length, in bytes
-}
-
-// NewStopWords returns the set of words, each lowercased and put in NFC as
-// normalize leaves document text. Words longer than gopherMaxStopWordBytes
-// are left out, which GopherOptions.Validate reports as an error.
-func NewStopWords(words []string) *StopWords {
-	sw := &StopWords{long: map[string]struct{}{}}
-	for _, w := range words {
-		key := stopWordKey(w)
-		if key == "" || len(key) > gopherMaxStopWordBytes {
-			continue
-		}
-		sw.maxBytes = max(sw.maxBytes, len(key))
-		if packed, ok := packLowerASCII(key); ok {
-			sw.short = append(sw.short, packed)
-		} else {
-			sw.long[key] = struct{}{}
-		}
-	}
-	slices.Sort(sw.short)
-	sw.short = slices.Compact(sw.short)
-	return sw
-}
-
-func stopWordKey(w string) string {
-	return strings.Map(unicode.ToLower, norm.NFC.String(w))
-}
-
-// packLowerASCII packs a word of 1 to 7 ASCII bytes, lowercased, into one
-// integer: the bytes in the low 7 bytes and the length in the top byte. It
-// reports false for any other word. Most stop words and most words of
-// Latin-script text fit, and comparing integers is much cheaper than a map
-// lookup.
-func packLowerASCII[T string | []byte](word T) (uint64, bool) {
-	if len(word) == 0 || len(word) > 7 {
-		return 0, false
-	}
-	key := uint64(len(word)) << 56
-	for k := range len(word) {
-		c := word[k]
-		if c >= utf8.RuneSelf {
-			return 0, false
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		key |= uint64(c) << (8 * k)
-	}
-	return key, true
-}
-
-// Contains reports whether word, lowercased, is in the set. It does not
-// allocate.
-func (sw *StopWords) Contains(word string) bool {
-	if key, ok := packLowerASCII(word); ok {
-		return sw.containsShort(key)
-	}
-	if len(word) > 3*sw.maxBytes {
-		return false // lowercasing shrinks a UTF-8 encoding at most 3 times (K, the Kelvin sign, to k)
-	}
-
-	var buf [gopherMaxStopWordBytes]byte
-	lower := buf[:0]
-	for _, r := range word {
-		r = unicode.ToLower(r)
-		if len(lower)+utf8.RuneLen(r) > sw.maxBytes {
-			return false
-		}
-		lower = utf8.AppendRune(lower, r)
-	}
-	if key, ok := packLowerASCII(lower); ok {
-		return sw.containsShort(key)
-	}
-	_, ok := sw.long[string(lower)]
-	return ok
-}
-
-func (sw *StopWords) containsShort(key uint64) bool {
-	if len(sw.short) <= 16 {
-		return slices.Contains(sw.short, key)
-	}
-	_, found := slices.BinarySearch(sw.short, key)
-	return found
-}
-
 // GopherSignals are the measurements the Gopher quality rules test, taken
 // by MeasureGopher.
 //
@@ -301,14 +238,17 @@ func (sw *StopWords) containsShort(key uint64) bool {
 // (Unicode categories P and S) at either end stripped. A token that has
 // nothing else is not a word. So "(hello)," is the 5-character word
 // "hello", "don't" keeps its apostrophe, and "|", "—" or an emoji alone are
-// not words. A line is the text between two LFs. A line that contains only
-// whitespace is blank and is not counted, so blank lines between paragraphs
-// do not dilute the line fractions.
+// not words. Scripts written without spaces split further, as words.go
+// describes: each Han or Hiragana letter is a word, a run of Katakana is
+// one word, and a run of n Thai, Lao, Khmer or Myanmar code points counts
+// as ceil(n/4) words. A line is the text between two LFs. A line that
+// contains only whitespace is blank and is not counted, so blank lines
+// between paragraphs do not dilute the line fractions.
 type GopherSignals struct {
 	Words         int // words, as defined above
 	WordChars     int // code points in the words, after stripping
 	AlphaWords    int // words that contain a letter (Unicode category L)
-	StopWords     int // words in the stop-word set, each repeat counted
+	StopWords     int // stop-word matches, each repeat counted; see StopWords
 	Hashes        int // '#' characters anywhere in the text
 	Ellipses      int // "..." (a run of n dots counts n/3 times) plus "…", anywhere
 	Lines         int // non-blank lines
@@ -350,209 +290,4 @@ func isGopherBullet(r rune) bool {
 		return true
 	}
 	return false
-}
-
-// Character classes of MeasureGopher.
-const (
-	gopherOther     uint8 = iota // part of a word, not a letter: digits, marks
-	gopherLetter                 // part of a word, a letter
-	gopherStrip                  // punctuation or symbol, stripped from word ends
-	gopherSpace                  // separates tokens
-	gopherMultiByte              // first byte of a multi-byte UTF-8 sequence, or an invalid byte
-)
-
-// gopherByteClass is the class of each ASCII byte; every other byte is
-// gopherMultiByte, so one lookup sorts a byte.
-var gopherByteClass = func() (t [256]uint8) {
-	for c := range t {
-		t[c] = gopherMultiByte
-		if c < utf8.RuneSelf {
-			t[c] = gopherRuneClass(rune(c))
-		}
-	}
-	return t
-}()
-
-// gopherBMPClasses returns the class of every code point below U+10000,
-// 64 KiB built on first use, because the unicode package's range tables
-// cost a binary search per lookup.
-var gopherBMPClasses = sync.OnceValue(func() *[1 << 16]uint8 {
-	t := new([1 << 16]uint8)
-	for r := range t {
-		t[r] = gopherRuneClass(rune(r))
-	}
-	return t
-})
-
-func gopherRuneClass(r rune) uint8 {
-	switch {
-	case unicode.IsSpace(r):
-		return gopherSpace
-	case unicode.IsLetter(r):
-		return gopherLetter
-	case unicode.IsPunct(r) || unicode.IsSymbol(r):
-		return gopherStrip
-	}
-	return gopherOther
-}
-
-// MeasureGopher measures text for the Gopher rules in one pass, without
-// allocating. stop may be nil, which leaves GopherSignals.StopWords at 0.
-func MeasureGopher(text string, stop *StopWords) GopherSignals {
-	g := gopherScan{text: text, stop: stop}
-	bmp := gopherBMPClasses()
-	for i := 0; i < len(text); {
-		c := text[i]
-		class := gopherByteClass[c]
-		if class <= gopherLetter {
-			i = g.asciiWordRun(i)
-			continue
-		}
-		r, size := rune(c), 1
-		if class == gopherMultiByte {
-			r, size = utf8.DecodeRuneInString(text[i:])
-			if r < 1<<16 {
-				class = bmp[r]
-			} else {
-				class = gopherRuneClass(r)
-			}
-		}
-
-		if r != '.' && g.dots > 0 {
-			g.flushDots()
-		}
-		switch {
-		case r == '\n':
-			g.endToken()
-			g.endLine(i + 1)
-		case class == gopherSpace:
-			g.endToken()
-		default:
-			g.visible(i, size, r, class)
-		}
-		i += size
-	}
-	g.flushDots()
-	g.endToken()
-	g.endLine(len(text))
-	return g.sig
-}
-
-// gopherScan is the state of MeasureGopher's pass. Byte offsets index text.
-// The token fields describe the token being read, whose core is the span
-// from its first to its last code point that is not stripped.
-type gopherScan struct {
-	text string
-	stop *StopWords
-	sig  GopherSignals
-
-	inToken      bool
-	tokenRunes   int // code points of the token so far
-	coreStart    int // byte offset of the core, valid when hasCore
-	coreEnd      int // byte offset past the core
-	coreRuneFrom int // code-point index of the core's start within the token
-	coreRuneTo   int // code-point index past the core's end
-	hasCore      bool
-	hasLetter    bool
-
-	lineStart   int // byte offset of the line's first byte
-	lineContent bool
-	contentEnd  int // byte offset past the line's last non-space code point
-	dots        int // length of the current run of '.'
-}
-
-// asciiWordRun consumes the ASCII letters and digits from byte offset i on
-// and returns the offset after them. None of them is a bullet, a dot, a '#'
-// or stripped, so the whole run is one step for the line and token state.
-// Most bytes of Latin-script text take this path.
-func (g *gopherScan) asciiWordRun(i int) int {
-	text := g.text
-	j, letters := i, uint8(0)
-	for ; j < len(text); j++ {
-		class := gopherByteClass[text[j]]
-		if class > gopherLetter {
-			break
-		}
-		letters |= class
-	}
-
-	if g.dots > 0 {
-		g.flushDots()
-	}
-	g.lineContent = true
-	g.extendToken(i, j, j-i, true, letters == gopherLetter)
-	return j
-}
-
-// visible handles a code point that is not whitespace at byte offset i.
-func (g *gopherScan) visible(i, size int, r rune, class uint8) {
-	if !g.lineContent {
-		g.lineContent = true
-		if isGopherBullet(r) {
-			g.sig.BulletLines++
-		}
-	}
-	g.extendToken(i, i+size, 1, class != gopherStrip, class == gopherLetter)
-
-	switch r {
-	case '#':
-		g.sig.Hashes++
-	case '.':
-		g.dots++
-	case '…':
-		g.sig.Ellipses++
-	}
-}
-
-// extendToken adds text[i:j], which holds runes code points, to the token
-// being read, starting one if there is none. core reports that none of the
-// code points is stripped, and letter that one of them is a letter.
-func (g *gopherScan) extendToken(i, j, runes int, core, letter bool) {
-	g.contentEnd = j
-	if !g.inToken {
-		g.inToken, g.tokenRunes, g.hasCore, g.hasLetter = true, 0, false, false
-	}
-	if core {
-		if !g.hasCore {
-			g.hasCore, g.coreStart, g.coreRuneFrom = true, i, g.tokenRunes
-		}
-		g.coreEnd, g.coreRuneTo = j, g.tokenRunes+runes
-		g.hasLetter = g.hasLetter || letter
-	}
-	g.tokenRunes += runes
-}
-
-func (g *gopherScan) flushDots() {
-	g.sig.Ellipses += g.dots / 3
-	g.dots = 0
-}
-
-func (g *gopherScan) endToken() {
-	if !g.inToken {
-		return
-	}
-	g.inToken = false
-	if !g.hasCore {
-		return
-	}
-	g.sig.Words++
-	g.sig.WordChars += g.coreRuneTo - g.coreRuneFrom
-	if g.hasLetter {
-		g.sig.AlphaWords++
-	}
-	if g.stop != nil && g.stop.Contains(g.text[g.coreStart:g.coreEnd]) {
-		g.sig.StopWords++
-	}
-}
-
-// endLine closes the line that ends before byte offset next.
-func (g *gopherScan) endLine(next int) {
-	if g.lineContent {
-		g.sig.Lines++
-		content := g.text[g.lineStart:g.contentEnd]
-		if strings.HasSuffix(content, "...") || strings.HasSuffix(content, "…") {
-			g.sig.EllipsisLines++
-		}
-	}
-	g.lineStart, g.lineContent = next, false
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/winnow-data/winnow/pipeline"
 )
 
@@ -32,6 +34,7 @@ var (
 
 const repetitionDoc = "Drops documents that fail the Gopher repetition rules: duplicated lines and paragraphs, " +
 	"characters in them, characters covered by the most frequent 2- to 4-gram and by duplicated 5- to 10-grams. " +
+	"A document whose lang label has a FineWeb-2 entry is judged with that language's limits, as FineWeb-2 judged it (per_language). " +
 	"The reason code names the first rule that fails."
 
 func init() {
@@ -40,21 +43,29 @@ func init() {
 
 // RepetitionOptions configures gopher_repetition. The defaults are the
 // Gopher repetition thresholds that datatrove, NeMo Curator and Dolma use.
-// Every maximum is inclusive.
+// Every maximum is inclusive. With PerLanguage, a document whose lang label
+// has a FineWeb-2 entry is judged as FineWeb-2 judged its language (see
+// forLanguage).
 type RepetitionOptions struct {
-	Languages                   []string   `yaml:"languages" doc:"lang labels the rules apply to; documents with another label pass unchecked, documents with an empty lang or und are checked; [] checks every document; default [eng_Latn]"`
-	MaxDupLineFraction          float64    `yaml:"max_dup_line_fraction" doc:"maximum fraction of non-blank lines that repeat an earlier line; 0 to 1, default 0.3"`
-	MaxDupParagraphFraction     float64    `yaml:"max_dup_paragraph_fraction" doc:"maximum fraction of paragraphs that repeat an earlier paragraph; 0 to 1, default 0.3"`
-	MaxDupLineCharFraction      float64    `yaml:"max_dup_line_char_fraction" doc:"maximum fraction of line characters in lines that repeat an earlier line; 0 to 1, default 0.2"`
-	MaxDupParagraphCharFraction float64    `yaml:"max_dup_paragraph_char_fraction" doc:"maximum fraction of line characters in paragraphs that repeat an earlier paragraph; 0 to 1, default 0.2"`
-	MaxTopNGramFractions        [3]float64 `yaml:"max_top_ngram_fractions" doc:"maximum characters covered by the most frequent 2-, 3- and 4-gram, per word character; can exceed 1 when occurrences overlap; default [0.2, 0.18, 0.16]"`
-	MaxDupNGramFractions        [6]float64 `yaml:"max_dup_ngram_fractions" doc:"maximum fraction of word characters covered by duplicated 5- to 10-grams; 0 to 1, default [0.15, 0.14, 0.13, 0.12, 0.11, 0.1]"`
+	Languages                   []string             `yaml:"languages" doc:"lang labels to check; documents with another label pass unchecked, documents with an empty lang or und are always checked; default [] checks every document"`
+	PerLanguage                 bool                 `yaml:"per_language" doc:"judge a document whose lang label has a FineWeb-2 entry (every langid label but eng_Latn has one) as FineWeb-2 did: that entry's duplicated-line fraction and n-gram limits, and the paragraph and character-fraction rules off; default true"`
+	Overrides                   map[string]yaml.Node `yaml:"overrides" doc:"options for the documents of one lang label, keyed by label, such as {fra_Latn: {max_dup_line_fraction: 0.3}}; each replaces the label's value of the options it names (any option but languages, per_language and overrides); default {}"`
+	MaxDupLineFraction          float64              `yaml:"max_dup_line_fraction" doc:"maximum fraction of non-blank lines that repeat an earlier line; 0 to 1; a FineWeb-2 entry replaces it (see per_language); default 0.3"`
+	MaxDupParagraphFraction     float64              `yaml:"max_dup_paragraph_fraction" doc:"maximum fraction of paragraphs that repeat an earlier paragraph; 0 to 1; a FineWeb-2 entry turns it off (see per_language); default 0.3"`
+	MaxDupLineCharFraction      float64              `yaml:"max_dup_line_char_fraction" doc:"maximum fraction of line characters in lines that repeat an earlier line; 0 to 1; a FineWeb-2 entry turns it off (see per_language); default 0.2"`
+	MaxDupParagraphCharFraction float64              `yaml:"max_dup_paragraph_char_fraction" doc:"maximum fraction of line characters in paragraphs that repeat an earlier paragraph; 0 to 1; a FineWeb-2 entry turns it off (see per_language); default 0.2"`
+	MaxTopNGramFractions        [3]float64           `yaml:"max_top_ngram_fractions" doc:"maximum characters covered by the most frequent 2-, 3- and 4-gram, per word character; can exceed 1 when occurrences overlap; a FineWeb-2 entry replaces them (see per_language); default [0.2, 0.18, 0.16]"`
+	MaxDupNGramFractions        [6]float64           `yaml:"max_dup_ngram_fractions" doc:"maximum fraction of word characters covered by duplicated 5- to 10-grams; 0 to 1; a FineWeb-2 entry replaces them (see per_language); default [0.15, 0.14, 0.13, 0.12, 0.11, 0.1]"`
 }
 
 // DefaultRepetitionOptions returns the options a config that names none gets.
+// Overrides is nil: yaml.v3 adds a mapping's keys to an existing map, and
+// the registry decodes every config onto a copy of these defaults, so a
+// map here would be shared by every stage built.
 func DefaultRepetitionOptions() RepetitionOptions {
 	return RepetitionOptions{
-		Languages:                   []string{"eng_Latn"},
+		Languages:                   []string{},
+		PerLanguage:                 true,
 		MaxDupLineFraction:          0.30,
 		MaxDupParagraphFraction:     0.30,
 		MaxDupLineCharFraction:      0.20,
@@ -90,29 +101,73 @@ func (o *RepetitionOptions) Validate() error {
 			return fmt.Errorf("invalid max_top_ngram_fractions[%d] %v: must be 0 or more", i, v)
 		}
 	}
-	return validateLanguages(o.Languages)
+	if err := validateLanguages(o.Languages); err != nil {
+		return err
+	}
+	_, err := resolveOverrides(o)
+	return err
+}
+
+func (o *RepetitionOptions) langSettings() (bool, map[string]yaml.Node) {
+	return o.PerLanguage, o.Overrides
+}
+
+// forLanguage implements langOptions. FineWeb-2 ran the Gopher repetition
+// rules with the entry's dup_line_frac, top_n_grams and dup_n_grams. It
+// turned the paragraph rules off, because its text extractor keeps few
+// paragraph breaks, and the duplicated-line character rule too, leaving
+// that to the FineWeb rule on duplicated characters. A repeated paragraph
+// repeats its lines, so the line rule still applies to it. FineWeb-2 reads
+// a dup_line_frac of 0 as "rule off". Limits above 1 are the same as 1,
+// because fractions never exceed 1.
+//
+// NOTE: FineWeb-2 counted n-grams of the words its tokenizers gave, while a
+// Chinese or Japanese word here is one character, so an n-gram covers less
+// text and the same limits are likely stricter for those languages. An
+// override per label can raise them.
+func (o *RepetitionOptions) forLanguage(entry *fineweb2Rules) {
+	o.Languages, o.Overrides = nil, nil
+	if entry == nil {
+		return
+	}
+	o.MaxDupLineFraction = min(entry.MaxDupLineFraction, 1)
+	if entry.MaxDupLineFraction == 0 {
+		o.MaxDupLineFraction = 1
+	}
+	o.MaxDupParagraphFraction = 1
+	o.MaxDupLineCharFraction = 1
+	o.MaxDupParagraphCharFraction = 1
+	o.MaxTopNGramFractions = entry.MaxTopNGramFractions
+	for i, v := range entry.MaxDupNGramFractions {
+		o.MaxDupNGramFractions[i] = min(v, 1)
+	}
 }
 
 // repetitionFilter is the gopher_repetition stage. It only reads its
-// options; per-document scratch space comes from repScratchPool, so
+// rules; per-document scratch space comes from repScratchPool, so
 // concurrent Process calls share nothing they write.
 type repetitionFilter struct {
-	opts  RepetitionOptions
+	rules *langRules[RepetitionOptions]
 	langs langGate
 }
 
 func newRepetitionFilter(opts RepetitionOptions, _ pipeline.Env) (pipeline.Stage, error) {
-	return &repetitionFilter{opts: opts, langs: newLangGate(opts.Languages)}, nil
+	rules, err := newLangRules(&opts, func(o *RepetitionOptions) *RepetitionOptions { return o })
+	if err != nil {
+		return nil, err
+	}
+	return &repetitionFilter{rules: rules, langs: newLangGate(opts.Languages)}, nil
 }
 
 // Process drops the alive rows that fail a rule, with that rule's reason.
 func (f *repetitionFilter) Process(_ context.Context, b *pipeline.Batch) error {
 	texts, langs := b.Strings(pipeline.ColText), b.Strings(pipeline.ColLang)
 	for i := range b.Len() {
-		if !b.Alive(i) || !f.langs.checks(langs.Value(i)) {
+		lang := langs.Value(i)
+		if !b.Alive(i) || !f.langs.checks(lang) {
 			continue
 		}
-		if reason := f.opts.failedRule(MeasureRepetition(texts.Value(i))); reason != "" {
+		if reason := f.rules.forLabel(lang).failedRule(MeasureRepetition(texts.Value(i))); reason != "" {
 			b.Drop(i, reason)
 		}
 	}
@@ -157,7 +212,9 @@ func (o *RepetitionOptions) failedRule(s RepetitionSignals) string {
 // denominator of both character fractions.
 //
 // A word is a run of non-whitespace, compared exactly (case and
-// punctuation kept). An n-gram is n consecutive words, across line and
+// punctuation kept). A run with code points of scripts written without
+// spaces is split as forEachWord describes, so each Han character of a
+// Chinese line is a word. An n-gram is n consecutive words, across line and
 // paragraph ends, and occurrences may overlap. N-grams are compared by a
 // 64-bit hash, so two different n-grams collide with probability about
 // 2^-64 per pair, which is ignored.
@@ -286,20 +343,28 @@ func (sc *repScratch) scanLines(text string, s *RepetitionSignals) {
 }
 
 // addWords appends the words of line to the scratch word lists and returns
-// the characters of line: those of its words plus its inner whitespace.
+// the characters of line: those of its tokens plus its inner whitespace.
 func (sc *repScratch) addWords(line string) int {
 	chars := 0
 	for i := 0; ; {
-		start, end, wordChars, spaces := nextWord(line, i)
+		start, end, tokenChars, spaces := nextWord(line, i)
 		chars += spaces
 		if start == end {
 			return chars
 		}
-		sc.wordHash = append(sc.wordHash, maphash.String(textHashSeed, line[start:end]))
-		sc.wordChars = append(sc.wordChars, int32(wordChars))
-		chars += wordChars
+		if tokenChars != end-start && hasSplitScript(line[start:end]) {
+			forEachWord(line[start:end], sc.addWord)
+		} else {
+			sc.addWord(line[start:end], tokenChars)
+		}
+		chars += tokenChars
 		i = end
 	}
+}
+
+func (sc *repScratch) addWord(word string, chars int) {
+	sc.wordHash = append(sc.wordHash, maphash.String(textHashSeed, word))
+	sc.wordChars = append(sc.wordChars, int32(chars))
 }
 
 // combineHash extends the hash h of a sequence by the hash next. It is not

@@ -67,10 +67,14 @@ func TestMeasureRepetition(t *testing.T) {
 			},
 		},
 		{
-			"cjk lines are single words", "日本語のテキスト。\n日本語のテキスト。",
+			// Words 日 本 語 の テキスト, 8 characters, per line, and "。" is not a word.
+			// The 2-gram "のテキスト" occurs twice, 2 * 5 characters, the 3-gram
+			// "語のテキスト" 2 * 6, the 4-gram "本語のテキスト" 2 * 7, and the
+			// 5-gram of a whole line covers all 16 word characters.
+			"cjk characters are words", "日本語のテキスト。\n日本語のテキスト。",
 			RepetitionSignals{
 				Lines: 2, DupLines: 1, LineChars: 18, DupLineChars: 9, Paragraphs: 1,
-				Words: 2, WordChars: 18,
+				Words: 10, WordChars: 16, TopNGramChars: [3]int{10, 12, 14}, DupNGramChars: [6]int{16},
 			},
 		},
 		{
@@ -181,7 +185,10 @@ func TestRepetitionStage(t *testing.T) {
 		{"one line twice with limit raised", "max_dup_line_fraction: 0.34\nmax_dup_line_char_fraction: 0.34\nmax_top_ngram_fractions: [0.45, 0.67, 0.16]", "a b c\na b c\nd e f", ""},
 		{"short paragraph repeated", "", oneParagraph + "\n\nShort one.\n\nShort one.", repDupParaFrac},
 		{"repeated word cycle", "", strings.Repeat("p q r s t ", 3), repTopReasons[0]},
-		{"cjk lines distinct", "", "这是第一句话。\n这是第二句话。\n这是第三句话。", ""},
+		// No 2-gram of characters occurs twice.
+		{"cjk lines distinct", "", "今天天气很好。\n我们去公园散步。\n晚上回家吃饭。", ""},
+		// 这是 occurs 3 times, 3 * 2 of 18 word characters, over 0.2.
+		{"cjk lines with a repeated 2-gram", "", "这是第一句话。\n这是第二句话。\n这是第三句话。", repTopReasons[0]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,7 +249,7 @@ func TestRepetitionSpec(t *testing.T) {
 }
 
 func TestRepetitionChecksOnlyListedLanguages(t *testing.T) {
-	st, _ := stageFromYAML(t, "gopher_repetition", "")
+	st, _ := stageFromYAML(t, "gopher_repetition", "languages: [eng_Latn]")
 	bb := pipeline.NewBatchBuilder()
 	for _, lang := range []string{"eng_Latn", "fra_Latn", "", "und"} {
 		bb.Append(&pipeline.Doc{Text: "a b c\na b c", Lang: lang})

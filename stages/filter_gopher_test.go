@@ -191,8 +191,8 @@ func TestGopherSpec(t *testing.T) {
 	if !spec.Concurrent {
 		t.Error("gopher_quality is not marked concurrent")
 	}
-	if len(spec.Options) != 12 {
-		t.Errorf("spec lists %d options, want 12", len(spec.Options))
+	if len(spec.Options) != 14 {
+		t.Errorf("spec lists %d options, want 14", len(spec.Options))
 	}
 	for _, o := range spec.Options {
 		if !strings.Contains(o.Doc, "default") {
@@ -251,10 +251,10 @@ func TestMeasureGopherRealDocuments(t *testing.T) {
 			want:       GopherSignals{Words: 576, WordChars: 3266, AlphaWords: 371, StopWords: 9, Ellipses: 4, Lines: 170, BulletLines: 54, EllipsisLines: 3},
 			wantReason: gopherAlphaWords,
 		},
-		{ // Chinese article: runs of Han characters without spaces are long words
+		{ // Chinese article: each Han character is a word, too short for the English rules
 			doc:        414,
-			want:       GopherSignals{Words: 286, WordChars: 2952, AlphaWords: 282, Lines: 48, BulletLines: 8},
-			wantReason: gopherMeanWordLengthHigh,
+			want:       GopherSignals{Words: 1424, WordChars: 2844, AlphaWords: 1418, Lines: 48, BulletLines: 8},
+			wantReason: gopherMeanWordLengthLow,
 		},
 		{ // Spanish blog post with truncated teasers
 			doc:        432,
@@ -278,25 +278,60 @@ func TestMeasureGopherRealDocuments(t *testing.T) {
 }
 
 // referenceGopherSignals measures text from the definitions in
-// GopherSignals with plain library calls and several passes, to check the
-// one-pass scanner.
+// GopherSignals and words.go with plain library calls and several passes,
+// to check the one-pass scanner.
 func referenceGopherSignals(text string, stop map[string]bool) GopherSignals {
 	var s GopherSignals
 	isStrip := func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) }
-	for _, token := range strings.FieldsFunc(text, unicode.IsSpace) {
-		word := strings.TrimFunc(token, isStrip)
-		if word == "" {
-			continue
+	isBreak := func(r rune) bool { return r == '\u0F0B' || r == '\u0F0C' || r == '\u1361' }
+	var complexStops []string
+	for w := range stop {
+		if first, _ := utf8.DecodeRuneInString(w); referenceRuneKind(first) == "complex" {
+			complexStops = append(complexStops, w)
 		}
-		s.Words++
-		s.WordChars += utf8.RuneCountInString(word)
-		if strings.ContainsFunc(word, unicode.IsLetter) {
-			s.AlphaWords++
+	}
+
+	tokens := strings.FieldsFunc(text, func(r rune) bool { return unicode.IsSpace(r) || isBreak(r) })
+	for _, token := range tokens {
+		for _, p := range referencePieces(token) {
+			word := p.text
+			if p.kind == "plain" {
+				word = strings.TrimFunc(word, isStrip)
+			}
+			if word == "" {
+				continue
+			}
+			runes := utf8.RuneCountInString(word)
+			hasLetter := strings.ContainsFunc(word, unicode.IsLetter)
+			if p.kind == "complex" {
+				n := (runes + 3) / 4
+				s.Words += n
+				s.WordChars += runes
+				if hasLetter {
+					s.AlphaWords += n
+				}
+				s.StopWords += referenceLongestMatches(word, complexStops)
+				continue
+			}
+			s.Words++
+			s.WordChars += runes
+			if hasLetter {
+				s.AlphaWords++
+			}
+			if p.kind == "ideo" {
+				word = string([]rune(word)[0]) // without the marks after it
+			}
+			if stop[strings.ToLower(word)] || referenceHangulSuffix(word, stop) {
+				s.StopWords++
+			}
 		}
-		if stop[strings.ToLower(word)] {
+	}
+	for _, r := range text {
+		if (isStrip(r) || isBreak(r)) && stop[string(r)] {
 			s.StopWords++
 		}
 	}
+
 	s.Hashes = strings.Count(text, "#")
 	s.Ellipses = strings.Count(text, "...") + strings.Count(text, "…")
 	for line := range strings.SplitSeq(text, "\n") {
@@ -313,6 +348,88 @@ func referenceGopherSignals(text string, stop map[string]bool) GopherSignals {
 		}
 	}
 	return s
+}
+
+type referencePiece struct {
+	kind string // plain, ideo, kana or complex
+	text string
+}
+
+// referenceRuneKind sorts a code point as words.go describes.
+func referenceRuneKind(r rune) string {
+	switch {
+	case unicode.Is(unicode.Katakana, r) || strings.ContainsRune("\u30A0\u30FC\uFF70\uFF9E\uFF9F\u309B\u309C\u3031\u3032\u3033\u3034\u3035", r):
+		return "kana"
+	case unicode.In(r, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar) && (unicode.IsLetter(r) || unicode.IsMark(r)):
+		return "complex"
+	case unicode.IsLetter(r) && unicode.In(r, unicode.Han, unicode.Hiragana):
+		return "ideo"
+	case unicode.IsMark(r):
+		return "mark"
+	}
+	return "plain"
+}
+
+// referencePieces splits a whitespace-separated token into runs of one
+// kind. Each Han or Hiragana letter is a piece of its own, and a mark
+// joins the piece before it.
+func referencePieces(token string) []referencePiece {
+	var pieces []referencePiece
+	for _, r := range token {
+		kind := referenceRuneKind(r)
+		last := len(pieces) - 1
+		switch {
+		case kind == "mark" && last >= 0:
+			pieces[last].text += string(r)
+		case kind == "mark":
+			pieces = append(pieces, referencePiece{"plain", string(r)})
+		case kind != "ideo" && last >= 0 && pieces[last].kind == kind:
+			pieces[last].text += string(r)
+		default:
+			pieces = append(pieces, referencePiece{kind, string(r)})
+		}
+	}
+	return pieces
+}
+
+// referenceHangulSuffix reports whether word ends with a stop word that
+// is shorter than it, when both end with a Hangul syllable.
+func referenceHangulSuffix(word string, stop map[string]bool) bool {
+	isHangul := func(s string) bool {
+		last, _ := utf8.DecodeLastRuneInString(s)
+		return last >= 0xAC00 && last <= 0xD7A3 // the Hangul Syllables block
+	}
+	if !isHangul(word) {
+		return false
+	}
+	for w := range stop {
+		if len(w) < len(word) && isHangul(w) && strings.HasSuffix(word, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// referenceLongestMatches counts the stop words in run by greedy longest
+// match, moving on one code point where none matches.
+func referenceLongestMatches(run string, stops []string) int {
+	n := 0
+	for run != "" {
+		longest := ""
+		for _, w := range stops {
+			if strings.HasPrefix(run, w) && len(w) > len(longest) {
+				longest = w
+			}
+		}
+		if longest != "" {
+			n++
+			run = run[len(longest):]
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(run)
+		run = run[size:]
+	}
+	return n
 }
 
 func referenceStopSet(words []string) map[string]bool {
@@ -335,10 +452,13 @@ func TestMeasureGopherMatchesReferenceOnSample(t *testing.T) {
 }
 
 func FuzzMeasureGopher(f *testing.F) {
-	for _, s := range []string{"", "a b", "(x)... #y\n- z…\n\n", "The\u00a0and\r\nof", "\xff.#", "e\u0301 — 🙂"} {
+	for _, s := range []string{
+		"", "a b", "(x)... #y\n- z…\n\n", "The\u00a0and\r\nof", "\xff.#", "e\u0301 — 🙂",
+		"東京タワーは高い。", "字\uFE00\u0301 テ\u3099キ", "ฉันอยู่ในบ้าน ของ", "བོད་ཡིག། ፡x", "a·b、中", "학교에서 공부했다 다",
+	} {
 		f.Add(s)
 	}
-	words := DefaultGopherOptions().StopWords
+	words := append(DefaultGopherOptions().StopWords, "の", "は", "・", "·", "ใน", "ของ", "།", "的", "에서", "다")
 	stop, ref := NewStopWords(words), referenceStopSet(words)
 	f.Fuzz(func(t *testing.T, text string) {
 		if got, want := MeasureGopher(text, stop), referenceGopherSignals(text, ref); got != want {
@@ -418,7 +538,9 @@ func BenchmarkGopherQuality(b *testing.B) {
 }
 
 func TestGopherChecksOnlyListedLanguages(t *testing.T) {
-	st, err := newGopherFilter(DefaultGopherOptions(), pipeline.Env{})
+	opts := DefaultGopherOptions()
+	opts.Languages = []string{"eng_Latn"}
+	st, err := newGopherFilter(opts, pipeline.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +558,7 @@ func TestGopherChecksOnlyListedLanguages(t *testing.T) {
 		}
 	}
 
-	opts := DefaultGopherOptions()
+	opts = DefaultGopherOptions()
 	opts.Languages = []string{"english"}
 	if err := opts.Validate(); err == nil || !strings.Contains(err.Error(), `languages entry "english"`) {
 		t.Errorf("Validate error = %v, want the bad label named", err)
