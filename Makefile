@@ -55,6 +55,7 @@ bench-deps:
 
 bench: build bench-deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pipeline ./stages ./dedup ./pii
+	$(GO) run ./pii/internal/piieval
 	./bench/run.sh $(BENCH_DIR) $(BENCH_DOCS)
 
 # Drops of the four quality filters by reason and by kind of generated

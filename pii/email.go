@@ -76,9 +76,9 @@ func localPartStart(text string, at int) (int, bool) {
 func isLabelByte(c byte) bool { return isAlnum(c) || c == '-' }
 
 // domainEnd returns where the domain that starts at text[from] ends. The
-// domain needs at least two labels and a top-level label of two or more
-// ASCII letters, so `pkg@1.2.3`, `Object@7f3a9c21` and `user@localhost`
-// are rejected.
+// domain needs at least two labels and a last label that is a top-level
+// domain of the DNS root zone, so `pkg@1.2.3`, `Object@7f3a9c21`,
+// `logo@2x.png` and `user@localhost` are rejected.
 func domainEnd(text string, from int) (int, bool) {
 	end, lastLabel, labels := from, from, 0
 	for {
@@ -116,31 +116,21 @@ func domainEnd(text string, from int) (int, bool) {
 	return end, true
 }
 
-// isTopLevelLabel reports whether s looks like a top-level domain: two or
-// more ASCII letters, and not a common file extension.
+// isTopLevelLabel reports whether s is a top-level domain of the DNS root
+// zone, in any case. Names that are not delegated, such as localhost,
+// example or a file extension like png, are not.
 func isTopLevelLabel(s string) bool {
-	if len(s) < 2 {
+	if len(s) < 2 || len(s) > maxTLDLen {
 		return false
 	}
+	var buf [maxTLDLen]byte
 	for i := 0; i < len(s); i++ {
-		if !isAlpha(s[i]) {
+		c := s[i]
+		if !isAlpha(c) {
 			return false
 		}
+		buf[i] = c | 0x20
 	}
-	return !isFileExtension(s)
-}
-
-// isFileExtension reports whether s is a common file extension that is not
-// a delegated top-level domain. Web pages name image variants `logo@2x.png`
-// and archives `pkg@1.0.0-beta.tgz`; those are not addresses. Extensions
-// that are also top-level domains, such as .zip, .mov, .py or .sh, are left
-// out, so addresses on those domains are still found.
-func isFileExtension(s string) bool {
-	switch strings.ToLower(s) {
-	case "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff",
-		"css", "js", "json", "html", "htm", "php", "txt", "pdf", "xml", "csv",
-		"yaml", "yml", "tgz", "gz", "xz", "exe", "dll", "jar", "wav", "avi":
-		return true
-	}
-	return false
+	_, ok := topLevelDomains[string(buf[:len(s)])]
+	return ok
 }

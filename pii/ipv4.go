@@ -24,7 +24,7 @@ func matchIPv4(text string, i int, includePrivate bool) (int, bool) {
 		addr = addr<<8 | v
 		j += n
 	}
-	if !ipv4EndOK(text, j) {
+	if !ipv4EndOK(text, j) || labelBefore(text, i, versionLabels) {
 		return 0, false
 	}
 	if !includePrivate && !isPublicIPv4(addr) {
@@ -59,8 +59,9 @@ func parseOctet(text string, j int) (uint32, int) {
 //   - a hyphen after a letter makes it a versioned name such as
 //     app-1.2.3.4, while a hyphen after a digit separates a range.
 //
-// A bare version written after a space, "version 1.2.3.4", cannot be
-// distinguished from an address and is reported.
+// A version after a label such as "version" or "build" is not an address
+// (see versionLabels). A bare one, "ships 1.2.3.4 today", looks exactly
+// like an address and is reported.
 func ipv4StartOK(text string, i int) bool {
 	if i == 0 {
 		return true
@@ -103,6 +104,12 @@ func ipv4EndOK(text string, j int) bool {
 // nonPublicIPv4 lists the IPv4 ranges that are not public unicast space:
 // the IANA IPv4 Special-Purpose Address Registry (RFC 6890 and its
 // updates), multicast and the former class E.
+//
+// The documentation ranges TEST-NET-1, -2 and -3 (RFC 5737) are left out on
+// purpose, so they are reported like public addresses, as 2001:db8::/32 is
+// for IPv6. Tutorials and anonymised logs put them where a real address
+// would stand, and the scanner cannot tell whether the writer replaced a
+// real address, so an address in text is scrubbed whatever its range.
 var nonPublicIPv4 = [...]struct {
 	prefix uint32
 	bits   uint
@@ -114,12 +121,9 @@ var nonPublicIPv4 = [...]struct {
 	{0xA9FE0000, 16}, // 169.254.0.0/16, link-local
 	{0xAC100000, 12}, // 172.16.0.0/12, private (RFC 1918)
 	{0xC0000000, 24}, // 192.0.0.0/24, IETF protocol assignments
-	{0xC0000200, 24}, // 192.0.2.0/24, TEST-NET-1 documentation (RFC 5737)
 	{0xC0586300, 24}, // 192.88.99.0/24, former 6to4 relay anycast (RFC 7526)
 	{0xC0A80000, 16}, // 192.168.0.0/16, private (RFC 1918)
 	{0xC6120000, 15}, // 198.18.0.0/15, benchmarking (RFC 2544)
-	{0xC6336400, 24}, // 198.51.100.0/24, TEST-NET-2 documentation
-	{0xCB007100, 24}, // 203.0.113.0/24, TEST-NET-3 documentation
 	{0xE0000000, 4},  // 224.0.0.0/4, multicast
 	{0xF0000000, 4},  // 240.0.0.0/4, reserved, with the broadcast address 255.255.255.255
 }

@@ -7,12 +7,35 @@ import (
 )
 
 // found returns the matched values of text, formatted as TYPE:value.
-func found(s Scanner, text string) []string {
+func found(t *testing.T, o Options, text string) []string {
+	t.Helper()
+	s, err := NewScanner(o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []string
 	for _, m := range s.Scan(text, nil) {
 		out = append(out, m.Type.String()+":"+text[m.Start:m.End])
 	}
 	return out
+}
+
+// scanCase is a text and the matches a scan must return, as TYPE:value.
+type scanCase struct {
+	name, text string
+	want       []string
+}
+
+func runScanCases(t *testing.T, o Options, cases []scanCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := found(t, o, c.text)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("Scan(%q) = %q, want %q", c.text, got, c.want)
+			}
+		})
+	}
 }
 
 func TestScanEmail(t *testing.T) {
@@ -28,7 +51,8 @@ func TestScanEmail(t *testing.T) {
 		{"plus tag", "j.doe+news@example.com", []string{"EMAIL_ADDRESS:j.doe+news@example.com"}},
 		{"digits local", "QQ 12345678@qq.com", []string{"EMAIL_ADDRESS:12345678@qq.com"}},
 		{"upper case", "JANE@EXAMPLE.COM", []string{"EMAIL_ADDRESS:JANE@EXAMPLE.COM"}},
-		{"hyphen domain", "a_b@my-site.example", []string{"EMAIL_ADDRESS:a_b@my-site.example"}},
+		{"hyphen domain", "a_b@my-site.example.net", []string{"EMAIL_ADDRESS:a_b@my-site.example.net"}},
+		{"long tld", "ops@mail.example.photography", []string{"EMAIL_ADDRESS:ops@mail.example.photography"}},
 		{"trailing dashes", "jane@example.com--", []string{"EMAIL_ADDRESS:jane@example.com"}},
 		{"after ellipsis", "see...jane@example.com", []string{"EMAIL_ADDRESS:jane@example.com"}},
 		{"query value", "?to=jane@example.com", []string{"EMAIL_ADDRESS:jane@example.com"}},
@@ -45,6 +69,9 @@ func TestScanEmail(t *testing.T) {
 		{"localhost", "user@localhost", nil},
 		{"retina asset", "logo@2x.png", nil},
 		{"one letter tld", "jane@example.c", nil},
+		{"reserved tld", "jane@example.test jane@host.example jane@printer.local", nil},
+		{"not a tld", "jane@example.comx", nil},
+		{"object identity", "at Handler@7f3a9c21", nil},
 		{"digit tld", "jane@example.c0m", nil},
 		{"handle", "follow @jane on social media", nil},
 		{"url handle", "https://medium.com/@jane.doe", nil},
@@ -58,7 +85,7 @@ func TestScanEmail(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := found(Scanner{}, c.text)
+			got := found(t, Options{}, c.text)
 			if !slices.Equal(got, c.want) {
 				t.Errorf("Scan(%q) = %q, want %q", c.text, got, c.want)
 			}
@@ -78,14 +105,16 @@ func TestScanIPv4(t *testing.T) {
 		{"url", "http://93.184.216.34/index.html", []string{"IP_ADDRESS:93.184.216.34"}},
 		{"range", "8.8.8.8-8.8.8.9", []string{"IP_ADDRESS:8.8.8.8", "IP_ADDRESS:8.8.8.9"}},
 		{"parenthesised", "(203.0.114.1)", []string{"IP_ADDRESS:203.0.114.1"}},
+		{"documentation", "192.0.2.1 198.51.100.7 203.0.113.9", []string{"IP_ADDRESS:192.0.2.1", "IP_ADDRESS:198.51.100.7", "IP_ADDRESS:203.0.113.9"}},
 		{"ellipsis before", "...8.8.4.4", []string{"IP_ADDRESS:8.8.4.4"}},
 		{"zero octet", "1.0.0.1", []string{"IP_ADDRESS:1.0.0.1"}},
 		{"max octets", "223.255.255.255", []string{"IP_ADDRESS:223.255.255.255"}},
 		{"ssh user", "root@8.8.8.8", []string{"IP_ADDRESS:8.8.8.8"}},
 		{"cjk around", "地址8.8.8.8。", []string{"IP_ADDRESS:8.8.8.8"}},
-		// A four-part version after a space cannot be distinguished from an
+		// A four-part version without a label looks exactly like an
 		// address.
-		{"bare version", "version 2.0.0.1", []string{"IP_ADDRESS:2.0.0.1"}},
+		{"bare version", "ships 2.0.0.1 today", []string{"IP_ADDRESS:2.0.0.1"}},
+		{"labelled version", "version 2.0.0.1, Build: 8.18.8.135, v. 1.2.3.4", nil},
 
 		{"private 192.168", "192.168.1.1", nil},
 		{"private 10", "10.1.2.3", nil},
@@ -96,7 +125,6 @@ func TestScanIPv4(t *testing.T) {
 		{"this network", "0.0.0.0", nil},
 		{"multicast", "224.0.0.251", nil},
 		{"broadcast", "255.255.255.255", nil},
-		{"documentation", "192.0.2.1 198.51.100.7 203.0.113.9", nil},
 		{"benchmarking", "198.18.0.1", nil},
 		{"octet too big", "999.1.1.1", nil},
 		{"octet 256", "8.8.8.256", nil},
@@ -115,7 +143,7 @@ func TestScanIPv4(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := found(Scanner{}, c.text)
+			got := found(t, Options{}, c.text)
 			if !slices.Equal(got, c.want) {
 				t.Errorf("Scan(%q) = %q, want %q", c.text, got, c.want)
 			}
@@ -124,21 +152,35 @@ func TestScanIPv4(t *testing.T) {
 }
 
 func TestScanIncludePrivate(t *testing.T) {
-	s := Scanner{IncludePrivate: true}
-	text := "lan 192.168.1.1, lo 127.0.0.1, any 0.0.0.0, bad 999.1.1.1"
-	want := []string{"IP_ADDRESS:192.168.1.1", "IP_ADDRESS:127.0.0.1", "IP_ADDRESS:0.0.0.0"}
-	if got := found(s, text); !slices.Equal(got, want) {
+	text := "lan 192.168.1.1, lo 127.0.0.1, any 0.0.0.0, bad 999.1.1.1, ula fd12:3456:789a::1, link fe80::1ff:fe23:4567:890a"
+	want := []string{"IP_ADDRESS:192.168.1.1", "IP_ADDRESS:127.0.0.1", "IP_ADDRESS:0.0.0.0",
+		"IP_ADDRESS:fd12:3456:789a::1", "IP_ADDRESS:fe80::1ff:fe23:4567:890a"}
+	if got := found(t, Options{IncludePrivate: true}, text); !slices.Equal(got, want) {
 		t.Errorf("Scan(%q) = %q, want %q", text, got, want)
+	}
+	if got := found(t, Options{}, text); len(got) != 0 {
+		t.Errorf("Scan(%q) without private = %q, want none", text, got)
 	}
 }
 
 func TestScanTypes(t *testing.T) {
-	text := "jane@example.com from 8.8.8.8"
-	if got := found(Scanner{Types: EmailAddress}, text); !slices.Equal(got, []string{"EMAIL_ADDRESS:jane@example.com"}) {
-		t.Errorf("emails only: got %q", got)
+	text := "jane@example.com from 8.8.8.8, call +44 20 7946 0958, key AKIAZ3MPLEK3YID7Q2WX"
+	cases := []struct {
+		types Type
+		want  string
+	}{
+		{EmailAddress, "EMAIL_ADDRESS:jane@example.com"},
+		{IPAddress, "IP_ADDRESS:8.8.8.8"},
+		{PhoneNumber, "PHONE_NUMBER:+44 20 7946 0958"},
+		{Secret, "SECRET:AKIAZ3MPLEK3YID7Q2WX"},
 	}
-	if got := found(Scanner{Types: IPAddress}, text); !slices.Equal(got, []string{"IP_ADDRESS:8.8.8.8"}) {
-		t.Errorf("addresses only: got %q", got)
+	for _, c := range cases {
+		if got := found(t, Options{Types: c.types}, text); !slices.Equal(got, []string{c.want}) {
+			t.Errorf("%s only: got %q, want %q", c.types, got, c.want)
+		}
+	}
+	if _, err := NewScanner(Options{Types: 1 << 7}); err == nil {
+		t.Error("NewScanner accepted an unknown type")
 	}
 }
 
@@ -148,11 +190,11 @@ func TestScanOverlap(t *testing.T) {
 		want       []string
 	}{
 		{"ip as local part", "1.2.3.4@example.com", []string{"EMAIL_ADDRESS:1.2.3.4@example.com"}},
-		{"chained addresses", "a@b.cd.ef@g.hi", []string{"EMAIL_ADDRESS:a@b.cd.ef@g.hi"}},
+		{"chained addresses", "a@b.co.uk@g.io", []string{"EMAIL_ADDRESS:a@b.co.uk@g.io"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := found(Scanner{}, c.text)
+			got := found(t, Options{}, c.text)
 			if !slices.Equal(got, c.want) {
 				t.Errorf("Scan(%q) = %q, want %q", c.text, got, c.want)
 			}
@@ -219,10 +261,13 @@ func TestReplaceSkipsBadSpans(t *testing.T) {
 }
 
 func TestTypeNames(t *testing.T) {
-	if EmailAddress.String() != "EMAIL_ADDRESS" || IPAddress.String() != "IP_ADDRESS" {
-		t.Errorf("type names = %s, %s", EmailAddress, IPAddress)
+	want := []string{"EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "SECRET"}
+	for i, typ := range Types {
+		if typ.String() != want[i] || typ.Tag() != "|||"+want[i]+"|||" {
+			t.Errorf("type %d: name %s, tag %s, want %s", i, typ, typ.Tag(), want[i])
+		}
 	}
-	if got := Type(64).String(); got != "Type(64)" {
+	if got := Type(128).String(); got != "Type(128)" {
 		t.Errorf("unknown type name = %s", got)
 	}
 }
