@@ -152,7 +152,8 @@ func (f *fineWebFilter) Process(_ context.Context, b *pipeline.Batch) error {
 		opts := f.rules.forLabel(lang)
 		s := MeasureFineWeb(texts.Value(i), opts.ShortLineMaxChars)
 		if reason := opts.failedRule(s); reason != "" {
-			b.Drop(i, reason)
+			name, value, threshold := opts.signal(reason, s)
+			b.DropSignal(i, reason, name, value, threshold)
 		}
 	}
 	return nil
@@ -173,6 +174,20 @@ func (o *FineWebOptions) failedRule(s FineWebSignals) string {
 		return finewebList
 	}
 	return ""
+}
+
+// signal returns the measurement the rule named by reason tested in s, and
+// its threshold, for the rejects output.
+func (o *FineWebOptions) signal(reason string, s FineWebSignals) (string, float64, float64) {
+	switch reason {
+	case finewebLinePunct:
+		return "line_punct_ratio", s.LinePunctRatio(), o.MinLinePunctRatio
+	case finewebShortLine:
+		return "short_line_ratio", s.ShortLineRatio(), o.MaxShortLineRatio
+	case finewebCharDup:
+		return "char_dup_ratio", s.CharDupRatio(), o.MaxCharDupRatio
+	}
+	return "line_breaks_per_word", s.LineBreaksPerWord(), o.MaxLineBreaksPerWord
 }
 
 // FineWebSignals are the measurements the FineWeb quality rules test, taken

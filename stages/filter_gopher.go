@@ -194,8 +194,10 @@ func (f *gopherFilter) Process(_ context.Context, b *pipeline.Batch) error {
 			continue
 		}
 		r := f.rules.forLabel(lang)
-		if reason := r.opts.failedRule(MeasureGopher(texts.Value(i), r.stop)); reason != "" {
-			b.Drop(i, reason)
+		s := MeasureGopher(texts.Value(i), r.stop)
+		if reason := r.opts.failedRule(s); reason != "" {
+			name, value, threshold := r.opts.signal(reason, s)
+			b.DropSignal(i, reason, name, value, threshold)
 		}
 	}
 	return nil
@@ -229,6 +231,32 @@ func (o *GopherOptions) failedRule(s GopherSignals) string {
 		return gopherStopWords
 	}
 	return ""
+}
+
+// signal returns the measurement the rule named by reason tested in s, and
+// the threshold it failed, for the rejects output.
+func (o *GopherOptions) signal(reason string, s GopherSignals) (string, float64, float64) {
+	switch reason {
+	case gopherShortDoc:
+		return "words", float64(s.Words), float64(o.MinWords)
+	case gopherLongDoc:
+		return "words", float64(s.Words), float64(o.MaxWords)
+	case gopherMeanWordLengthLow:
+		return "mean_word_length", s.MeanWordLength(), o.MinMeanWordLength
+	case gopherMeanWordLengthHigh:
+		return "mean_word_length", s.MeanWordLength(), o.MaxMeanWordLength
+	case gopherHashRatio:
+		return "hash_ratio", s.HashRatio(), o.MaxHashRatio
+	case gopherEllipsisRatio:
+		return "ellipsis_ratio", s.EllipsisRatio(), o.MaxEllipsisRatio
+	case gopherBulletLines:
+		return "bullet_line_fraction", s.BulletLineFraction(), o.MaxBulletLineFraction
+	case gopherEllipsisLines:
+		return "ellipsis_line_fraction", s.EllipsisLineFraction(), o.MaxEllipsisLineFraction
+	case gopherAlphaWords:
+		return "alpha_word_fraction", s.AlphaWordFraction(), o.MinAlphaWordFraction
+	}
+	return "stop_words", float64(s.StopWords), float64(o.MinStopWords)
 }
 
 // GopherSignals are the measurements the Gopher quality rules test, taken

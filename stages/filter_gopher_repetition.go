@@ -167,8 +167,11 @@ func (f *repetitionFilter) Process(_ context.Context, b *pipeline.Batch) error {
 		if !b.Alive(i) || !f.langs.checks(lang) {
 			continue
 		}
-		if reason := f.rules.forLabel(lang).failedRule(MeasureRepetition(texts.Value(i))); reason != "" {
-			b.Drop(i, reason)
+		opts := f.rules.forLabel(lang)
+		s := MeasureRepetition(texts.Value(i))
+		if reason := opts.failedRule(s); reason != "" {
+			name, value, threshold := opts.signal(reason, s)
+			b.DropSignal(i, reason, name, value, threshold)
 		}
 	}
 	return nil
@@ -197,6 +200,34 @@ func (o *RepetitionOptions) failedRule(s RepetitionSignals) string {
 		}
 	}
 	return ""
+}
+
+// signal returns the measurement the rule named by reason tested in s, and
+// its threshold, for the rejects output. The signal is named after the
+// reason code without its "gopher_" prefix.
+func (o *RepetitionOptions) signal(reason string, s RepetitionSignals) (string, float64, float64) {
+	name := strings.TrimPrefix(reason, "gopher_")
+	switch reason {
+	case repDupLineFrac:
+		return name, s.DupLineFraction(), o.MaxDupLineFraction
+	case repDupParaFrac:
+		return name, s.DupParagraphFraction(), o.MaxDupParagraphFraction
+	case repDupLineCharFrac:
+		return name, s.DupLineCharFraction(), o.MaxDupLineCharFraction
+	case repDupParaCharFrac:
+		return name, s.DupParagraphCharFraction(), o.MaxDupParagraphCharFraction
+	}
+	for n := 2; n <= 4; n++ {
+		if reason == repTopReasons[n-2] {
+			return name, s.TopNGramFraction(n), o.MaxTopNGramFractions[n-2]
+		}
+	}
+	for n := 5; n <= 10; n++ {
+		if reason == repDupReasons[n-5] {
+			return name, s.DupNGramFraction(n), o.MaxDupNGramFractions[n-5]
+		}
+	}
+	return name, 0, 0
 }
 
 // RepetitionSignals are the measurements the Gopher repetition rules test,
