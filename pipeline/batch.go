@@ -237,6 +237,7 @@ const (
 	sLang
 	sMetadata
 	sInput
+	sLangScript
 )
 
 // NewBatchBuilder returns an empty builder.
@@ -270,6 +271,7 @@ func (bb *BatchBuilder) Append(d *Doc) {
 	bb.cols[sInput].Append(d.Input)
 	bb.offset.Append(d.InputOffset)
 	bb.signature.Append(nil)
+	bb.cols[sLangScript].Append("")
 	bb.n++
 }
 
@@ -304,6 +306,7 @@ func (bb *BatchBuilder) Build(seq uint64) *Batch {
 		bb.cols[sInput].NewArray(),
 		bb.offset.NewArray(),
 		bb.signature.NewArray(),
+		bb.cols[sLangScript].NewArray(),
 	}
 	rec := array.NewRecordBatch(DocSchema, cols, int64(bb.n))
 	for _, c := range cols {

@@ -18,6 +18,7 @@ const (
 	ColInput       = "input"        // input the document was read from, as named in the run's inputs
 	ColInputOffset = "input_offset" // record index of the document within its input, from 0
 	ColSignature   = "signature"    // near-duplicate signature written by near_dedup, empty otherwise
+	ColLangScript  = "lang_script"  // ISO 15924 script of the text's letters (Latn, Cyrl, Hans), empty until langid runs
 )
 
 // DocSchema is the Arrow schema of every batch and of the Parquet shards.
@@ -33,6 +34,7 @@ var DocSchema = arrow.NewSchema([]arrow.Field{
 	{Name: ColInput, Type: arrow.BinaryTypes.String},
 	{Name: ColInputOffset, Type: arrow.PrimitiveTypes.Int64},
 	{Name: ColSignature, Type: arrow.BinaryTypes.Binary},
+	{Name: ColLangScript, Type: arrow.BinaryTypes.String},
 }, nil)
 
 // colIndex maps a column name to its position in DocSchema.

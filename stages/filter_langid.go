@@ -30,7 +30,7 @@ const (
 )
 
 const langidDoc = "Identifies the language of each document with the n-gram models and decision rules of lingua (github.com/pemistahl/lingua-go) " +
-	"and writes the lang and lang_score columns. Labels are ISO 639-3 code plus ISO 15924 script, as FineWeb-2 names them " +
+	"and writes the lang and lang_score columns, and lang_script, the ISO 15924 script most letters belong to (Latn, Cyrl, Hans, Hant, Jpan). Labels are ISO 639-3 code plus ISO 15924 script, as FineWeb-2 names them " +
 	"(eng_Latn, fra_Latn, cmn_Hani, rus_Cyrl), or und when the text has fewer than min_chars letters or the top confidence is below min_score. " +
 	"Scores documents of up to 2*max_chars characters whole, and longer ones by their first max_chars characters and max_chars characters from their middle. " +
 	"Drops nothing; counts und documents as und_short_text and und_low_score."
@@ -222,20 +222,24 @@ func newLinguaDetector(opts LangidOptions) lingua.LanguageDetector {
 	return builder.Build()
 }
 
-// Process writes the lang and lang_score of every alive row. Dropped rows
+// Process writes the lang, lang_score and lang_script of every alive row. Dropped rows
 // keep the values they had. It checks ctx between documents because a
 // batch can take seconds to score.
 func (l *langid) Process(ctx context.Context, b *pipeline.Batch) error {
 	texts := b.Strings(pipeline.ColText)
 	oldLangs := b.Strings(pipeline.ColLang)
 	oldScores := b.Column(pipeline.ColLangScore).(*array.Float32)
+	oldScripts := b.Strings(pipeline.ColLangScript)
 
 	langs := array.NewStringBuilder(memory.DefaultAllocator)
 	defer langs.Release()
 	scores := array.NewFloat32Builder(memory.DefaultAllocator)
 	defer scores.Release()
+	scripts := array.NewStringBuilder(memory.DefaultAllocator)
+	defer scripts.Release()
 	langs.Reserve(b.Len())
 	scores.Reserve(b.Len())
+	scripts.Reserve(b.Len())
 
 	var fast *fastlangid.Detector
 	if l.fast != nil {
@@ -250,6 +254,7 @@ func (l *langid) Process(ctx context.Context, b *pipeline.Batch) error {
 		if !b.Alive(i) {
 			appendStringOrNull(langs, oldLangs, i)
 			appendFloat32OrNull(scores, oldScores, i)
+			appendStringOrNull(scripts, oldScripts, i)
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -261,6 +266,7 @@ func (l *langid) Process(ctx context.Context, b *pipeline.Batch) error {
 		}
 		langs.Append(result.label)
 		scores.Append(result.score)
+		scripts.Append(DetectScript(texts.Value(i), l.opts.MaxChars))
 		switch result.event {
 		case langidEventShort:
 			short++
@@ -271,6 +277,7 @@ func (l *langid) Process(ctx context.Context, b *pipeline.Batch) error {
 
 	setBuiltColumn(b, pipeline.ColLang, langs)
 	setBuiltColumn(b, pipeline.ColLangScore, scores)
+	setBuiltColumn(b, pipeline.ColLangScript, scripts)
 	l.env.Events.Add(langidEventShort, short)
 	l.env.Events.Add(langidEventLowScore, lowScore)
 	return nil

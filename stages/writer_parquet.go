@@ -41,10 +41,10 @@ type createdByOption string
 func (o createdByOption) ConfigureWriter(c *parquet.WriterConfig) { c.CreatedBy = string(o) }
 
 // rowOverheadBytes is the part of a row's uncompressed size that does not
-// depend on its values: a 4-byte length before each of the 7 strings and
+// depend on its values: a 4-byte length before each of the 8 strings and
 // the signature in PLAIN encoding, plus the float32, int32 and int64
 // columns.
-const rowOverheadBytes = 8*4 + 4 + 4 + 8
+const rowOverheadBytes = 9*4 + 4 + 4 + 8
 
 // shardRow is one row of a shard. Its fields follow pipeline.DocSchema in
 // order, name and type. Every column is required, and strings carry the
@@ -65,12 +65,13 @@ type shardRow struct {
 	Input       string  `parquet:"input,dict"`
 	InputOffset int64   `parquet:"input_offset"`
 	Signature   []byte  `parquet:"signature,plain"`
+	LangScript  string  `parquet:"lang_script,dict"`
 }
 
 // size returns the row's uncompressed size estimate, in bytes, as PLAIN
 // encoding would store it.
 func (r *shardRow) size() int64 {
-	n := len(r.ID) + len(r.Text) + len(r.URL) + len(r.Source) + len(r.Lang) + len(r.Metadata) + len(r.Input) + len(r.Signature)
+	n := len(r.ID) + len(r.Text) + len(r.URL) + len(r.Source) + len(r.Lang) + len(r.Metadata) + len(r.Input) + len(r.Signature) + len(r.LangScript)
 	return int64(n + rowOverheadBytes)
 }
 
@@ -390,6 +391,7 @@ func cloneTotals(m map[string]pipeline.Totals) map[string]pipeline.Totals {
 // docColumns holds the typed columns of one batch.
 type docColumns struct {
 	id, text, url, source, lang, metadata, input *array.String
+	langScript                                   *array.String
 	langScore                                    *array.Float32
 	tokenCount                                   *array.Int32
 	inputOffset                                  *array.Int64
@@ -409,6 +411,7 @@ func batchColumns(b *pipeline.Batch) docColumns {
 		tokenCount:  b.Column(pipeline.ColTokenCount).(*array.Int32),
 		inputOffset: b.Column(pipeline.ColInputOffset).(*array.Int64),
 		signature:   b.Column(pipeline.ColSignature).(*array.Binary),
+		langScript:  b.Strings(pipeline.ColLangScript),
 	}
 }
 
@@ -427,6 +430,7 @@ func (c *docColumns) fill(r *shardRow, i int) {
 		TokenCount:  valueAt(c.tokenCount, i),
 		InputOffset: valueAt(c.inputOffset, i),
 		Signature:   c.signature.Value(i),
+		LangScript:  valueAt(c.langScript, i),
 	}
 	if r.TokenCount == 0 {
 		r.TokenCount = int32(min(CountWhitespaceTokens(r.Text), math.MaxInt32))
@@ -518,7 +522,7 @@ var _ pipeline.Sink = (*ParquetSink)(nil)
 // with invalid UTF-8, so the sink repairs what no stage did, for example
 // text in a chain without normalize.
 func repairUTF8(r *shardRow) bool {
-	return repairUTF8Strings(&r.ID, &r.Text, &r.URL, &r.Source, &r.Lang, &r.Metadata, &r.Input)
+	return repairUTF8Strings(&r.ID, &r.Text, &r.URL, &r.Source, &r.Lang, &r.Metadata, &r.Input, &r.LangScript)
 }
 
 // repairUTF8Strings replaces invalid UTF-8 in each string with U+FFFD and

@@ -229,6 +229,7 @@ func TestParquetSinkSchema(t *testing.T) {
 	want := []string{
 		"id VARCHAR", "text VARCHAR", "url VARCHAR", "source VARCHAR", "lang VARCHAR",
 		"lang_score FLOAT", "token_count INTEGER", "metadata VARCHAR", "input VARCHAR", "input_offset BIGINT", "signature BLOB",
+		"lang_script VARCHAR",
 	}
 	var got []string
 	for _, r := range rows {
