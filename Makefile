@@ -9,7 +9,7 @@ DEMO_ROOT ?= winnow-out
 BENCH_DIR ?= bench/out
 BENCH_DOCS ?= 20000
 
-.PHONY: build demo test test-deps chromium bench bench-deps bench-quality lint clean
+.PHONY: build demo test test-deps chromium bench bench-deps bench-loader bench-quality lint clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/winnow
@@ -22,8 +22,9 @@ demo: build
 
 # DuckDB (npm @duckdb/node-api) reads back every Parquet file the tests write.
 # Debian's Chromium, driven by npm playwright-core, loads the HTML report;
-# playwright-core downloads no browser of its own.
-test-deps: tools/duckdb/node_modules/.installed tools/browser/node_modules/.installed chromium
+# playwright-core downloads no browser of its own. npm apache-arrow reads
+# winnow serve's Arrow stream.
+test-deps: tools/duckdb/node_modules/.installed tools/browser/node_modules/.installed tools/arrowjs/node_modules/.installed chromium
 
 tools/duckdb/node_modules/.installed: tools/duckdb/package.json tools/duckdb/package-lock.json
 	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
@@ -33,6 +34,11 @@ tools/duckdb/node_modules/.installed: tools/duckdb/package.json tools/duckdb/pac
 tools/browser/node_modules/.installed: tools/browser/package.json tools/browser/package-lock.json
 	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 	cd tools/browser && npm ci --no-audit --no-fund
+	touch $@
+
+tools/arrowjs/node_modules/.installed: tools/arrowjs/package.json tools/arrowjs/package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd tools/arrowjs && npm ci --no-audit --no-fund
 	touch $@
 
 chromium:
@@ -54,7 +60,7 @@ bench-deps:
 	@test -f /usr/share/dict/words || (apt-get update && apt-get install -y wamerican)
 
 bench: build bench-deps
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pipeline ./stages ./dedup ./pii
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pipeline ./stages ./dedup ./pii ./loader
 	$(GO) run ./pii/internal/piieval
 	./bench/run.sh $(BENCH_DIR) $(BENCH_DOCS)
 
@@ -62,6 +68,19 @@ bench: build bench-deps
 # document, beside datatrove's counts; it reads the rejects with DuckDB.
 bench-quality: bench-deps tools/duckdb/node_modules/.installed
 	./bench/quality_compare.sh $(BENCH_DIR)/quality $(BENCH_DOCS)
+
+# The loader's trainer wait: a dataset of LOADER_DOCS generated documents
+# in 8 MiB shards, read with 100 ms per storage request by a trainer that
+# steps every 20 ms on 1 MB batches, within 160 MiB so every epoch fetches
+# its shards again. See bench/README.md.
+LOADER_DOCS ?= 100000
+bench-loader: build bench-deps
+	mkdir -p $(BENCH_DIR)
+	test -s $(BENCH_DIR)/corpus-$(LOADER_DOCS).jsonl || python3 bench/gen_corpus.py --out $(BENCH_DIR)/corpus-$(LOADER_DOCS).jsonl --docs $(LOADER_DOCS)
+	printf 'stages: []\noutput:\n  shard_max_bytes: 8388608\n  row_group_max_bytes: 4194304\n' >$(BENCH_DIR)/loader.yaml
+	rm -rf $(BENCH_DIR)/loader-root
+	$(BIN) run -c $(BENCH_DIR)/loader.yaml -o $(BENCH_DIR)/loader-root --progress never $(BENCH_DIR)/corpus-$(LOADER_DOCS).jsonl
+	$(BIN) bench-loader $(BENCH_DIR)/loader-root --latency 100ms --step 20ms --batch-bytes 1000000 --epochs 3 --memory-mb 160
 
 clean:
 	rm -rf bin $(DEMO_ROOT) $(BENCH_DIR)
