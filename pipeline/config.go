@@ -39,6 +39,9 @@ type Config struct {
 	Output  OutputConfig  `yaml:"output"`  //
 	Workers int           `yaml:"workers"` // workers per concurrent stage; default 0 means the number of CPUs
 	Balance BalanceConfig `yaml:"balance"`
+	// Expectations are data tests evaluated when a run commits. Nil, the
+	// default, checks nothing.
+	Expectations *ExpectationsConfig `yaml:"expectations"`
 
 	// File is the config file the config came from, "" for none.
 	File string `yaml:"-"`
@@ -286,6 +289,9 @@ func (c *Config) Validate() error {
 		if err := spec.Validate(); err != nil {
 			return fmt.Errorf("config: balance.mixture: %w", err)
 		}
+	}
+	if err := c.Expectations.Validate(); err != nil {
+		return err
 	}
 	if c.Workers < 0 {
 		return fmt.Errorf("config: workers: invalid value %d: must be 0 (one per CPU) or more", c.Workers)

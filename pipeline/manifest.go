@@ -41,6 +41,13 @@ type Manifest struct {
 	// Balance counts documents by language and source before and after
 	// curation. Versions made by `winnow dedup` have none.
 	Balance *BalanceRecord `json:"balance,omitempty"`
+	// Expectations are the results of the config's data tests, evaluated
+	// when the version was committed. It is nil when the config has none.
+	Expectations *ExpectationsRecord `json:"expectations,omitempty"`
+	// Forgotten lists the `winnow forget` requests that removed documents
+	// from this version. ReadManifest fills it from the forget records. A
+	// committed manifest has it only when it copied an earlier one's.
+	Forgotten []ForgetNote `json:"forgotten,omitempty"`
 }
 
 // BalanceTotals are the documents, text bytes and tokens of a group that

@@ -180,6 +180,19 @@ func (s *LocalStore) WriteFile(name string, data []byte) (err error) {
 	return SyncDir(dir)
 }
 
+// Remove deletes the file name and syncs its folder, so the removal is
+// durable. A missing file gives an error that matches fs.ErrNotExist.
+func (s *LocalStore) Remove(name string) error {
+	p, err := s.localPath(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(p))
+}
+
 // makeDirs creates dir and its missing parents, syncing the parent of
 // each folder it creates so the new entries are durable.
 func (s *LocalStore) makeDirs(dir string) error {

@@ -57,6 +57,18 @@ var (
 // committing at the same instant can both pass the check. A store with a
 // conditional write would close that gap.
 func Commit(store Store, m *Manifest) (string, error) {
+	return commit(store, m, true)
+}
+
+// CommitHeld publishes m as Commit does, with the same parent check, but
+// leaves refs/latest where it is. `winnow run --fail-on-expectation` commits
+// a version whose data tests failed this way: the version is readable by
+// id or tag, and the next run still builds on the current latest version.
+func CommitHeld(store Store, m *Manifest) (string, error) {
+	return commit(store, m, false)
+}
+
+func commit(store Store, m *Manifest, moveLatest bool) (string, error) {
 	m.Format = ManifestFormat
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now().UTC()
@@ -74,6 +86,9 @@ func Commit(store Store, m *Manifest) (string, error) {
 	}
 	if err := store.WriteFile(manifestPath(id), data); err != nil {
 		return "", fmt.Errorf("writing manifest of version %s: %w", id, err)
+	}
+	if !moveLatest {
+		return id, nil
 	}
 	if err := store.WriteFile(LatestRef, []byte(id+"\n")); err != nil {
 		return "", fmt.Errorf("updating %s to version %s: %w", LatestRef, id, err)
@@ -140,8 +155,26 @@ func checkParent(store Store, parent string) error {
 }
 
 // ReadManifest reads version id from store and checks that its content
-// hash matches id, as Commit computed it.
+// hash matches id, as Commit computed it. It then applies every record of
+// `winnow forget` (see ForgetRecord), so the documents forgotten from the
+// version are in its Deletions and out of its totals, and purged shards
+// have their new paths. The manifest file itself never changes.
 func ReadManifest(store Store, id string) (*Manifest, error) {
+	m, err := readManifestFile(store, id)
+	if err != nil {
+		return nil, err
+	}
+	forgets, err := ReadForgetRecords(store)
+	if err != nil {
+		return nil, err
+	}
+	applyForgets(m, forgets)
+	return m, nil
+}
+
+// readManifestFile reads and checks the manifest file of version id, as
+// Commit wrote it, without applying forget records.
+func readManifestFile(store Store, id string) (*Manifest, error) {
 	if !validVersionID(id) {
 		return nil, fmt.Errorf("reading version %q: invalid version id: want %d lowercase hex digits", id, VersionIDLen)
 	}
@@ -226,12 +259,16 @@ func checkLatestRef(store Store, data []byte) (string, error) {
 	return id, nil
 }
 
-// ListVersions reads every version in store, newest first: by created_at
-// descending, then by id descending between versions created at the same
-// instant. Files in versions/ that are not named <id>.json, such as
-// temporary files left by a crash, are ignored.
+// ListVersions reads every version in store, as ReadManifest does,
+// newest first: by created_at descending, then by id descending between
+// versions created at the same instant. Files in versions/ that are not
+// named <id>.json, such as temporary files left by a crash, are ignored.
 func ListVersions(store Store) ([]*Manifest, error) {
 	names, err := store.List(VersionsDir)
+	if err != nil {
+		return nil, fmt.Errorf("listing versions: %w", err)
+	}
+	forgets, err := ReadForgetRecords(store)
 	if err != nil {
 		return nil, fmt.Errorf("listing versions: %w", err)
 	}
@@ -241,10 +278,11 @@ func ListVersions(store Store) ([]*Manifest, error) {
 		if !ok || !validVersionID(id) {
 			continue
 		}
-		m, err := ReadManifest(store, id)
+		m, err := readManifestFile(store, id)
 		if err != nil {
 			return nil, fmt.Errorf("listing versions: %w", err)
 		}
+		applyForgets(m, forgets)
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool {

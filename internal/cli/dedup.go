@@ -224,6 +224,8 @@ func dedupManifest(base *pipeline.Manifest, index *stages.GlobalIndex, removed [
 	// The pass removes documents without reading their languages and
 	// sources, so the base's balance no longer describes this version.
 	m.Balance = nil
+	// The base's data tests judged the base's documents, not this version's.
+	m.Expectations = nil
 	// The config keeps the base version's, so --dedup-against can check this
 	// version's signatures as it checks the base's, and adds the pass.
 	config := map[string]any{}

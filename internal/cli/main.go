@@ -1,5 +1,6 @@
 // Package cli implements the winnow command: run, dedup, rejects, report,
-// stages, versions and show.
+// stages, versions, show, and the version commands log, tag, rollback, gc,
+// diff, lineage, verify, forget and consumers.
 package cli
 
 import (
@@ -21,6 +22,17 @@ Usage:
   winnow stages                    list the stages and their options
   winnow versions [ROOT]           list the versions of a dataset (default ./winnow-out)
   winnow show [ROOT [VERSION]]     print one version (default: latest) as a table, or --json
+  winnow log [ROOT]                print the version graph, newest first, with tags, inputs, counts and messages
+  winnow tag ROOT VERSION NAME     name a version (--force moves an existing tag); winnow tag ROOT lists tags
+  winnow rollback ROOT VERSION     point latest at an earlier version; nothing is deleted
+  winnow gc ROOT                   list the files no kept version references; --apply deletes them
+  winnow diff ROOT V1 V2           compare two versions: documents, stage counts, config and drift
+  winnow lineage ROOT DOC_ID       trace one document: input, run, stages and the versions that hold it
+  winnow verify ROOT [VERSION]     print a version's data tests and exit 3 when one failed
+  winnow forget ROOT --id ID...    remove documents from every version (--url-prefix, --ids-file; --purge)
+  winnow consumers ROOT [VERSION]  list the training runs the loader recorded as reading a version
+  winnow serve ROOT [flags]        stream a version's batches to trainers over HTTP as Arrow IPC
+  winnow bench-loader ROOT [flags] measure how long a simulated trainer waits for the loader's batches
   winnow version                   print winnow's version
 
 Run 'winnow COMMAND -h' for a command's flags.
@@ -51,6 +63,28 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = versionsCommand(args[1:], stdout)
 	case "show":
 		err = showCommand(args[1:], stdout)
+	case "log":
+		err = logCommand(args[1:], stdout, stderr)
+	case "tag":
+		err = tagCommand(args[1:], stdout, stderr)
+	case "rollback":
+		err = rollbackCommand(args[1:], stdout, stderr)
+	case "gc":
+		err = gcCommand(args[1:], stdout, stderr)
+	case "diff":
+		err = diffCommand(args[1:], stdout, stderr)
+	case "lineage":
+		err = lineageCommand(args[1:], stdout, stderr)
+	case "verify":
+		err = verifyCommand(args[1:], stdout, stderr)
+	case "forget":
+		err = forgetCommand(args[1:], stdout, stderr)
+	case "consumers":
+		err = consumersCommand(args[1:], stdout, stderr)
+	case "serve":
+		err = serveCommand(args[1:], stdout, stderr)
+	case "bench-loader":
+		err = benchLoaderCommand(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, strings.TrimSpace("winnow "+Version()+" "+Revision()))
 		return 0
@@ -71,6 +105,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
+	}
+	var ee *expectationError
+	if errors.As(err, &ee) {
+		return exitExpectation
 	}
 	return 1
 }

@@ -45,6 +45,7 @@ type runFlags struct {
 	against     string
 	appendTo    bool
 	rejects     bool
+	failOnCheck bool
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -69,6 +70,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.appendTo, "append", false, "make the new version the latest version's documents plus this run's, instead of this run's alone")
 	fs.BoolVar(&f.rejects, "rejects", false, "write every dropped document, with its reason and measured signal, to Parquet files under ROOT/rejects (as output.rejects: true)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file, for `go tool pprof`")
+	fs.BoolVar(&f.failOnCheck, "fail-on-expectation", false, "when a data test of the config's expectations section fails, commit the version without moving latest to it and exit 3")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -87,6 +89,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	cfg, err := resolveConfig(fs, &f, inputs)
 	if err != nil {
 		return usageError{err}
+	}
+	if f.failOnCheck && cfg.Expectations == nil {
+		return usageError{errors.New("--fail-on-expectation: the config has no expectations section to check")}
 	}
 	plan, err := buildPlan(cfg, logger)
 	if err != nil {
@@ -122,6 +127,13 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		defer stopProfile()
 	}
+	// The lease keeps `winnow gc` off the shards this run writes before it
+	// commits them.
+	lease, err := plan.store.TakeLease("run")
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
 	logger.Info("run starting", "inputs", len(plan.source.Resolved()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
 	start := time.Now()
 	if err := plan.pipeline.Run(ctx); err != nil {
@@ -135,19 +147,30 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("no documents read from %d inputs (%s); no version committed", len(plan.source.Inputs()), formatCounts(src.Events()))
 	}
 	plan.appendTo = f.appendTo
-	id, m, err := plan.commit(f.tag, f.message)
+	id, m, err := plan.commitChecked(ctx, f.tag, f.message, f.failOnCheck)
 	if err != nil {
 		return err
 	}
 	logger.Info("version committed", "version", id, "docs", m.Totals.Docs, "shards", len(m.Shards))
+	failed := logExpectations(logger, m)
 
 	sum := newSummary(cfg.Output.Root, m, plan.pipeline.Metrics(), elapsed)
 	if f.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sum)
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		sum.writeTable(stdout)
+		if m.Expectations != nil {
+			fmt.Fprintln(stdout)
+			writeExpectations(stdout, m.Expectations)
+		}
 	}
-	sum.writeTable(stdout)
+	if m.Expectations != nil && m.Expectations.Held {
+		return &expectationError{version: id, failed: failed, held: true}
+	}
 	return nil
 }
 
@@ -208,6 +231,13 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 	if m := cfg.Balance.Mixture; m != nil {
 		for _, label := range slices.Sorted(maps.Keys(m.Targets)) {
 			if err := stages.CheckLangLabel("balance.mixture.targets", label); err != nil {
+				return nil, fmt.Errorf("config: %w", err)
+			}
+		}
+	}
+	if e := cfg.Expectations; e != nil {
+		for _, label := range slices.Sorted(maps.Keys(e.Languages)) {
+			if err := stages.CheckLangLabel("expectations.languages", label); err != nil {
 				return nil, fmt.Errorf("config: %w", err)
 			}
 		}
@@ -409,6 +439,29 @@ const commitLockWait = time.Minute
 // version. The commit lock makes the parent the version that is latest at
 // that moment, even when several runs finish at once.
 func (p *plan) commit(tag, message string) (string, *pipeline.Manifest, error) {
+	return p.commitChecked(context.Background(), tag, message, false)
+}
+
+// commitChecked commits as commit does, after evaluating the config's data
+// tests against the parent; the manifest stores their results. With hold
+// set, a version that fails one is committed without moving refs/latest.
+func (p *plan) commitChecked(ctx context.Context, tag, message string, hold bool) (string, *pipeline.Manifest, error) {
+	// Data tests may read this run's and the parent's shards, so they run
+	// before the lock against the version that is latest now, and again
+	// under the lock only when another run committed meanwhile.
+	var results []pipeline.ExpectationResult
+	evaluatedParent := ""
+	if p.cfg.Expectations != nil {
+		m, err := p.manifest(tag, message)
+		if err != nil {
+			return "", nil, err
+		}
+		if results, err = p.evaluate(ctx, m); err != nil {
+			return "", nil, err
+		}
+		evaluatedParent = m.Parent
+	}
+
 	unlock, err := p.store.LockCommits(commitLockWait)
 	if err != nil {
 		return "", nil, err
@@ -418,11 +471,40 @@ func (p *plan) commit(tag, message string) (string, *pipeline.Manifest, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	id, err := pipeline.Commit(p.store, m)
+	commit := pipeline.Commit
+	if p.cfg.Expectations != nil {
+		if m.Parent != evaluatedParent {
+			if results, err = p.evaluate(ctx, m); err != nil {
+				return "", nil, err
+			}
+		}
+		m.Expectations = pipeline.NewExpectationsRecord(results)
+		if hold && m.Expectations.Failed > 0 {
+			m.Expectations.Held = true
+			commit = pipeline.CommitHeld
+		}
+	}
+	id, err := commit(p.store, m)
 	if err != nil {
 		return "", nil, fmt.Errorf("committing version: %w", err)
 	}
 	return id, m, nil
+}
+
+// evaluate runs the config's data tests on the manifest m of this run.
+func (p *plan) evaluate(ctx context.Context, m *pipeline.Manifest) ([]pipeline.ExpectationResult, error) {
+	var parent *pipeline.Manifest
+	if m.Parent != "" {
+		var err error
+		if parent, err = pipeline.ReadManifest(p.store, m.Parent); err != nil {
+			return nil, fmt.Errorf("evaluating expectations: %w", err)
+		}
+	}
+	results, err := newEvaluator(ctx, p.cfg.Output.Root).evaluate(p.cfg.Expectations, m, parent)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating expectations: %w", err)
+	}
+	return results, nil
 }
 
 // manifest describes the finished run as a new version whose parent is the
@@ -562,7 +644,7 @@ func warnChain(chain []pipeline.StageConfig, logger *slog.Logger) {
 			langid = true
 		case "gopher_quality":
 			if !langid {
-				logger.Warn("gopher_quality runs without langid before it, so it applies its English rules to every document; put langid first to check only English ones")
+				logger.Warn("gopher_quality runs without langid before it, so it applies its English rules to every document; put langid first so each language gets its own thresholds")
 			}
 		}
 	}
