@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/winnow-data/winnow/loader"
+	"github.com/winnow-data/winnow/pipeline"
 )
 
 // benchResult is the outcome of winnow bench-loader, as --json prints it.
@@ -78,6 +79,9 @@ func benchLoaderCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	dir, err := loader.OpenLocalDir(root.Root())
 	if err != nil {
+		return err
+	}
+	if *version, err = pipeline.ResolveVersion(root, *version); err != nil {
 		return err
 	}
 

@@ -105,14 +105,12 @@ func dedupCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// readVersion reads version id, or the latest version for "latest".
-func readVersion(store *pipeline.LocalStore, id string) (*pipeline.Manifest, error) {
-	if id == "latest" {
-		latest, err := pipeline.LatestVersion(store)
-		if err != nil {
-			return nil, err
-		}
-		id = latest
+// readVersion reads the version ref names: "latest", an id, a unique id
+// prefix of 4 or more hex digits, or a tag.
+func readVersion(store *pipeline.LocalStore, ref string) (*pipeline.Manifest, error) {
+	id, err := pipeline.ResolveVersion(store, ref)
+	if err != nil {
+		return nil, err
 	}
 	return pipeline.ReadManifest(store, id)
 }

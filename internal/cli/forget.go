@@ -28,12 +28,23 @@ func (s *forgetSelection) matches(id, u string) bool {
 	if s.ids[id] {
 		return true
 	}
+	u = withoutScheme(u)
 	for _, p := range s.prefixes {
-		if strings.HasPrefix(u, p) {
+		if strings.HasPrefix(u, withoutScheme(p)) {
 			return true
 		}
 	}
 	return false
+}
+
+// withoutScheme returns u without a leading "scheme://", so that a
+// takedown of https://example.com/a also covers http://example.com/a and
+// the scheme-less URLs some inputs carry (Dolma's example.com/a).
+func withoutScheme(u string) string {
+	if i := strings.Index(u, "://"); i > 0 && !strings.ContainsAny(u[:i], "/?#.") {
+		return u[i+3:]
+	}
+	return u
 }
 
 // selectors returns the hashed values for the record.
@@ -69,7 +80,7 @@ func forgetCommand(args []string, stdout, stderr io.Writer) error {
 		sel.ids[v] = true
 		return nil
 	})
-	fs.Func("url-prefix", "forget every document whose url starts with this prefix, which must name a scheme and a host (repeatable)", func(v string) error {
+	fs.Func("url-prefix", "forget every document whose url starts with this prefix, which must start with a host; the scheme is optional and ignored when matching (repeatable)", func(v string) error {
 		if err := checkURLPrefix(v); err != nil {
 			return err
 		}
@@ -114,10 +125,16 @@ func forgetCommand(args []string, stdout, stderr io.Writer) error {
 
 // checkURLPrefix rejects prefixes so short that they could forget a whole
 // dataset by accident, such as "http".
+// A prefix without a scheme needs a host with a dot, such as
+// example.com/user/. The scheme is ignored when matching.
 func checkURLPrefix(p string) error {
-	u, err := url.Parse(p)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return fmt.Errorf("invalid url prefix %q: it must start with a scheme and a host, such as https://example.com/user/", p)
+	full := p
+	if withoutScheme(p) == p {
+		full = "https://" + p
+	}
+	u, err := url.Parse(full)
+	if err != nil || u.Host == "" || (full != p && !strings.Contains(u.Host, ".")) {
+		return fmt.Errorf("invalid url prefix %q: it must start with a host, with or without a scheme, such as https://example.com/user/ or example.com/user/", p)
 	}
 	return nil
 }

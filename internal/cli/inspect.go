@@ -92,13 +92,11 @@ func showCommand(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	id := ""
+	ref := "latest"
 	if len(pos) > 1 {
-		id = pos[1]
-	} else if id, err = pipeline.LatestVersion(store); err != nil {
-		return err
+		ref = pos[1]
 	}
-	m, err := pipeline.ReadManifest(store, id)
+	m, err := readVersion(store, ref)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := loader.ReadVersion(context.Background(), dir, *version)
+	id, err := pipeline.ResolveVersion(store, *version)
+	if err != nil {
+		return nil, err
+	}
+	m, err := loader.ReadVersion(context.Background(), dir, id)
 	if err != nil {
 		return nil, err
 	}
@@ -246,8 +250,19 @@ func (h *serveHandler) readVersion(ctx context.Context, id string) (*pipeline.Ma
 	if id == "" {
 		id = h.cfg.version
 	}
-	if !isVersionID(id) && id != "latest" {
-		return nil, http.StatusBadRequest, fmt.Errorf("parameter version: invalid value %q: want latest or a version id of %d lowercase hex digits", id, pipeline.VersionIDLen)
+	if id != "latest" && !isVersionID(id) {
+		refs, err := pipeline.OpenLocalStore(h.cfg.root)
+		if err != nil {
+			return nil, http.StatusInternalServerError, err
+		}
+		resolved, err := pipeline.ResolveVersion(refs, id)
+		switch {
+		case errors.Is(err, pipeline.ErrVersionNotFound) && pipeline.CheckTagName(id) == nil:
+			return nil, http.StatusNotFound, fmt.Errorf("parameter version: %w", err)
+		case err != nil:
+			return nil, http.StatusBadRequest, fmt.Errorf("parameter version: invalid value %q: want latest, a version id, an id prefix or a tag", id)
+		}
+		id = resolved
 	}
 	m, err := loader.ReadVersion(ctx, h.store, id)
 	switch {

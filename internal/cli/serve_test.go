@@ -347,7 +347,7 @@ func TestServeManifest(t *testing.T) {
 		t.Errorf("manifest: HTTP %d, id %s, %d shards", resp.StatusCode, m.ID, len(m.Shards))
 	}
 
-	for query, status := range map[string]int{"?version=0123456789abcdef": 404, "?version=nope": 400, "?rank=1": 400} {
+	for query, status := range map[string]int{"?version=0123456789abcdef": 404, "?version=nope": 404, "?version=no/such": 400, "?rank=1": 400} {
 		resp, err := http.Get(base + "/v1/manifest" + query)
 		if err != nil {
 			t.Fatal(err)
