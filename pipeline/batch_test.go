@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -41,8 +42,12 @@ func TestCheckReasonSuggestsCodes(t *testing.T) {
 		t.Errorf("declared code: %v", err)
 	}
 	err := CheckReason("--reason", "testrule_lo")
-	if err == nil || err.Error() != `--reason: unknown reason code "testrule_lo"; did you mean one of testrule_high, testrule_low?` {
+	if err == nil || err.Error() != `--reason: unknown reason code "testrule_lo"; did you mean testrule_low?` {
 		t.Errorf("misspelt code: %v", err)
+	}
+	err = CheckReason("--reason", "testrule")
+	if err == nil || !strings.Contains(err.Error(), "did you mean one of testrule_high, testrule_low?") {
+		t.Errorf("code that others contain: %v", err)
 	}
 	if owner, ok := ReasonOwner("testrule_high"); !ok || owner != "test_stage" {
 		t.Errorf("owner = %q %v", owner, ok)

@@ -61,21 +61,56 @@ func ReasonsOf(owner string) []string {
 	return out
 }
 
-// CheckReason returns an error naming code when no stage declares it, with
-// the declared codes that share its first word as suggestions.
+// CheckReason returns an error naming code when no stage declares it,
+// suggesting the declared codes closest to it: those within a few edits,
+// else those that contain it.
 func CheckReason(field, code string) error {
 	if _, ok := ReasonOwner(code); ok {
 		return nil
 	}
-	prefix, _, _ := strings.Cut(code, "_")
 	var near []string
+	best := max(2, len(code)/4) + 1
 	for _, c := range Reasons() {
-		if strings.HasPrefix(c, prefix+"_") || c == prefix {
+		switch d := editDistance(code, c); {
+		case d < best:
+			best, near = d, []string{c}
+		case d == best:
 			near = append(near, c)
 		}
 	}
 	if len(near) == 0 {
+		for _, c := range Reasons() {
+			if strings.Contains(c, code) {
+				near = append(near, c)
+			}
+		}
+	}
+	switch len(near) {
+	case 0:
 		return fmt.Errorf("%s: unknown reason code %q; `winnow stages` lists each stage's codes", field, code)
+	case 1:
+		return fmt.Errorf("%s: unknown reason code %q; did you mean %s?", field, code, near[0])
 	}
 	return fmt.Errorf("%s: unknown reason code %q; did you mean one of %s?", field, code, strings.Join(near, ", "))
+}
+
+// editDistance returns the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -299,7 +299,7 @@ func validateFractions(fractions []struct {
 func validateLanguages(langs []string) error {
 	for _, l := range langs {
 		if !isKnownLabel(l) {
-			return fmt.Errorf("invalid languages entry %q: not a known lang label; use one that langid writes, such as eng_Latn, or one of FineWeb-2's, such as fra_Latn", l)
+			return fmt.Errorf("invalid languages entry %q: not a known lang label%s; use one that langid writes, such as eng_Latn, or one of FineWeb-2's, such as fra_Latn", l, didYouMean(l))
 		}
 	}
 	return nil

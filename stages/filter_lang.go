@@ -101,7 +101,7 @@ func langLabelHint(label string) string {
 	if s := suggestLangLabel(label); s != "" {
 		return fmt.Sprintf("not a langid label; did you mean %s?", s)
 	}
-	return "not a langid label; labels are ISO 639-3 plus script, such as eng_Latn, fra_Latn or cmn_Hani (`winnow stages` lists them under langid)"
+	return "not a langid label; labels are ISO 639-3 plus script, one of " + strings.Join(LangLabels(), ", ")
 }
 
 // suggestLangLabel returns the langid label of the language that label
@@ -119,6 +119,15 @@ func suggestLangLabel(label string) string {
 			l[:strings.IndexByte(l, '_')]:
 			return l
 		}
+	}
+	return ""
+}
+
+// didYouMean returns " (did you mean fra_Latn?)" for a label that names a
+// langid language another way, else "".
+func didYouMean(label string) string {
+	if s := suggestLangLabel(label); s != "" {
+		return " (did you mean " + s + "?)"
 	}
 	return ""
 }

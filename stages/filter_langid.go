@@ -132,7 +132,7 @@ func (o *LangidOptions) Validate() error {
 	}
 	for i, label := range o.Languages {
 		if !IsLangLabel(label) {
-			return fmt.Errorf("invalid languages entry %q: not a langid label such as eng_Latn or cmn_Hani", label)
+			return fmt.Errorf("invalid languages entry %q: %s", label, langLabelHint(label))
 		}
 		if slices.Contains(o.Languages[:i], label) {
 			return fmt.Errorf("invalid languages entry %q: listed twice", label)

@@ -71,12 +71,12 @@ func init() {
 // hyphens split words; list entries are split the same way, so "g-spot"
 // matches "g spot" and "piz'det" still matches itself.
 type ToxicityOptions struct {
-	Languages       []string `yaml:"languages" doc:"LDNOOBW list codes to apply (ar, cs, da, de, en, eo, es, fa, fi, fil, fr, fr-CA-u-sd-caqc, hi, hu, it, ja, kab, ko, nl, no, pl, pt, ru, sv, th, tlh, tr, zh); a document is checked against the lists of its lang, or against all selected lists when lang is empty or und; [] selects all; default all 28"`
+	Languages       []string `yaml:"languages" doc:"LDNOOBW lists to apply, by list code or lang label (en or eng_Latn; codes: ar, cs, da, de, en, eo, es, fa, fi, fil, fr, fr-CA-u-sd-caqc, hi, hu, it, ja, kab, ko, nl, no, pl, pt, ru, sv, th, tlh, tr, zh); a document is checked against the lists of its lang, or against the unlabelled lists when lang is empty or und; [] selects all; default all 28"`
 	MaxFlaggedRatio float64  `yaml:"max_flagged_ratio" doc:"maximum flagged words per word; a document above it is dropped as toxic_words, one exactly at it passes; 0 to 1, default 0.0045 (Data-Juicer's flagged-word ratio)"`
 	ExtraWordsFile  string   `yaml:"extra_words_file" doc:"file of extra entries, one a line, applied to every document whatever its lang; entries with Han, kana or Thai characters match as substrings, others as whole words; lines starting with # are comments; default none"`
 	AllowWordsFile  string   `yaml:"allow_words_file" doc:"file of extra allowed words, one a line: a whole-word entry equal to one is never flagged, and a substring match inside one is not counted; default none"`
 	ReplaceLists    bool     `yaml:"replace_lists" doc:"use extra_words_file and allow_words_file instead of the embedded LDNOOBW and allow lists; requires extra_words_file; default false"`
-	Unlabelled      []string `yaml:"unlabelled" doc:"LDNOOBW list codes for documents whose lang is empty or und; only those also in languages apply; [] applies every selected list; default [en], as C4 and datatrove assume English"`
+	Unlabelled      []string `yaml:"unlabelled" doc:"LDNOOBW lists, by list code or lang label, for documents whose lang is empty or und; only those also in languages apply; [] applies every selected list; default [en], as C4 and datatrove assume English"`
 }
 
 // DefaultToxicityOptions returns the options a config that names none gets.
@@ -91,15 +91,12 @@ func DefaultToxicityOptions() ToxicityOptions {
 // Validate checks the languages, the threshold and the list files. The
 // error names the field and the bad value.
 func (o *ToxicityOptions) Validate() error {
-	for _, l := range o.Languages {
-		if !slices.Contains(ldnoobwCodes, l) {
-			return fmt.Errorf("invalid languages entry %q: not an LDNOOBW list code; use one of %s", l, strings.Join(ldnoobwCodes, ", "))
-		}
+	var err error
+	if o.Languages, err = ldnoobwLists("languages", o.Languages); err != nil {
+		return err
 	}
-	for _, l := range o.Unlabelled {
-		if !slices.Contains(ldnoobwCodes, l) {
-			return fmt.Errorf("invalid unlabelled entry %q: not an LDNOOBW list code; use one of %s", l, strings.Join(ldnoobwCodes, ", "))
-		}
+	if o.Unlabelled, err = ldnoobwLists("unlabelled", o.Unlabelled); err != nil {
+		return err
 	}
 	if math.IsNaN(o.MaxFlaggedRatio) || o.MaxFlaggedRatio < 0 || o.MaxFlaggedRatio > 1 {
 		return fmt.Errorf("invalid max_flagged_ratio %v: must be between 0 and 1", o.MaxFlaggedRatio)
@@ -183,6 +180,30 @@ func loadToxicEntries(opts ToxicityOptions, langs []string) ([]toxicEntry, error
 		}
 	}
 	return out, nil
+}
+
+// ldnoobwLists returns entries with each lang label (fra_Latn) replaced by
+// the codes of its LDNOOBW lists (fr, fr-CA-u-sd-caqc), so the option takes
+// the labels used everywhere else as well as the lists' own codes.
+func ldnoobwLists(key string, entries []string) ([]string, error) {
+	if entries == nil {
+		return nil, nil
+	}
+	out := []string{}
+	for _, l := range entries {
+		if slices.Contains(ldnoobwCodes, l) {
+			out = append(out, l)
+			continue
+		}
+		iso, _, _ := strings.Cut(l, "_")
+		codes := ldnoobwByISO3[iso]
+		if !IsLangLabel(l) || len(codes) == 0 {
+			return nil, fmt.Errorf("invalid %s entry %q: not a lang label with an LDNOOBW list nor a list code; use one of %s", key, l, strings.Join(ldnoobwCodes, ", "))
+		}
+		out = append(out, codes...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 func ldnoobwBit(code string) uint32 {

@@ -116,6 +116,7 @@ func TestToxicityLangRouting(t *testing.T) {
 		{"language without a list", "", "vie_Latn", ""},
 		{"en not selected", "languages: [fr, zh]", "", ""},
 		{"en selected", "languages: [en]", "eng_Latn", toxicWords},
+		{"en selected by label", "languages: [eng_Latn]", "", toxicWords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,7 +221,8 @@ func TestToxicityOptionsValidate(t *testing.T) {
 	}{
 		{"defaults", "", ""},
 		{"all languages", "languages: []", ""},
-		{"langid label rejected", "languages: [eng_Latn]", `invalid languages entry "eng_Latn"`},
+		{"langid label accepted", "languages: [eng_Latn, fra_Latn]", ""},
+		{"label without a list", "languages: [vie_Latn]", `invalid languages entry "vie_Latn": not a lang label with an LDNOOBW list`},
 		{"unknown code", "languages: [en, xx]", `invalid languages entry "xx"`},
 		{"negative ratio", "max_flagged_ratio: -0.1", "invalid max_flagged_ratio -0.1"},
 		{"ratio above one", "max_flagged_ratio: 2", "invalid max_flagged_ratio 2"},

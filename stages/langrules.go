@@ -160,7 +160,7 @@ func resolveOverrides[O any, PO langOptions[O]](opts *O) (map[string]O, error) {
 
 	for _, label := range labels {
 		if !isKnownLabel(label) {
-			return nil, fmt.Errorf("invalid overrides key %q: not a known lang label; use one that langid writes, such as eng_Latn, or one of FineWeb-2's, such as fra_Latn", label)
+			return nil, fmt.Errorf("invalid overrides key %q: not a known lang label%s; use one that langid writes, such as eng_Latn, or one of FineWeb-2's, such as fra_Latn", label, didYouMean(label))
 		}
 		o := optionsForLabel[O, PO](opts, label)
 		node := overrides[label]

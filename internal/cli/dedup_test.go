@@ -222,7 +222,7 @@ func TestRejectsCommandSamples(t *testing.T) {
 		t.Errorf("reason absent from the version: exit %d, stderr %q", code, stderr)
 	}
 	code, _, stderr = runCLI(t, "rejects", "--reason", "gopher_short_docs", root)
-	if code != exitUsage || !strings.Contains(stderr, `unknown reason code "gopher_short_docs"`) || !strings.Contains(stderr, "gopher_short_doc,") {
+	if code != exitUsage || !strings.Contains(stderr, `unknown reason code "gopher_short_docs"`) || !strings.Contains(stderr, "did you mean gopher_short_doc?") {
 		t.Errorf("misspelt reason: exit %d, stderr %q; want a usage error suggesting gopher_short_doc", code, stderr)
 	}
 	code, _, stderr = runCLI(t, "rejects", "--reason", "malformed_json", root)

@@ -409,6 +409,9 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 	}
 
 	warnChain(cfg.Stages, logger)
+	if stages.HasArchiveInput(src.Resolved()) && !slices.ContainsFunc(cfg.Stages, func(s pipeline.StageConfig) bool { return s.Name == "extract" }) {
+		logger.Warn("an input is WARC or ARC, whose documents are HTML pages, but the configured stages do not include extract, so the other stages read raw HTML; add extract first")
+	}
 	p.pipeline = &pipeline.Pipeline{
 		Source: src, SourceEnv: srcEnv,
 		Stages: instances,
