@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -62,19 +63,23 @@ func versionsCommand(args []string, stdout io.Writer) error {
 		return err
 	}
 	latest, _ := pipeline.LatestVersion(store)
+	tags, err := readTagsByVersion(store)
+	if err != nil {
+		return err
+	}
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(list)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "version\tcreated\tparent\ttag\tdocs\tshards\t")
+	fmt.Fprintln(tw, "version\tcreated\tparent\ttags\tdocs\tshards\t")
 	for _, m := range list {
 		id := m.ID
 		if id == latest {
 			id += " (latest)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t\n", id, m.CreatedAt.Format("2006-01-02 15:04:05Z"), orDash(m.Parent), orDash(m.Tag), m.Totals.Docs, len(m.Shards))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t\n", id, m.CreatedAt.Format("2006-01-02 15:04:05Z"), orDash(m.Parent), orDash(versionTags(m, tags)), m.Totals.Docs, len(m.Shards))
 	}
 	return tw.Flush()
 }
@@ -110,15 +115,38 @@ func showCommand(args []string, stdout io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(m)
 	}
-	writeManifest(stdout, m, *verify)
+	tags, err := readTagsByVersion(store)
+	if err != nil {
+		return err
+	}
+	writeManifest(stdout, m, versionTags(m, tags), *verify)
 	return nil
 }
 
-func writeManifest(w io.Writer, m *pipeline.Manifest, verified bool) {
+// readTagsByVersion returns the names under refs/tags of each version.
+func readTagsByVersion(store *pipeline.LocalStore) (map[string][]string, error) {
+	tags, err := pipeline.ReadTags(store)
+	if err != nil {
+		return nil, err
+	}
+	return pipeline.TagsByVersion(tags), nil
+}
+
+// versionTags returns the tag given to the run that made m and the tags
+// under refs/tags that name it, comma-separated.
+func versionTags(m *pipeline.Manifest, byVersion map[string][]string) string {
+	names := byVersion[m.ID]
+	if m.Tag != "" && !slices.Contains(names, m.Tag) {
+		names = append([]string{m.Tag}, names...)
+	}
+	return strings.Join(names, ", ")
+}
+
+func writeManifest(w io.Writer, m *pipeline.Manifest, tags string, verified bool) {
 	fmt.Fprintf(w, "version     %s\n", m.ID)
 	fmt.Fprintf(w, "created     %s\n", m.CreatedAt.Format("2006-01-02 15:04:05Z"))
 	fmt.Fprintf(w, "parent      %s\n", orDash(m.Parent))
-	fmt.Fprintf(w, "tag         %s\n", orDash(m.Tag))
+	fmt.Fprintf(w, "tags        %s\n", orDash(tags))
 	if m.Message != "" {
 		fmt.Fprintf(w, "message     %s\n", m.Message)
 	}

@@ -341,6 +341,12 @@ func TestVersionsScenario(t *testing.T) {
 		if out := mustCLI(t, 0, "tag", root); !strings.Contains(out, "web-en-2026.12.0  "+v2) || !strings.Contains(out, "web-en-2026.12.1  "+v3) {
 			t.Errorf("tag list:\n%s", out)
 		}
+		if out := mustCLI(t, 0, "show", root, "web-en-2026.12.0"); !strings.Contains(out, "version     "+v2) || !strings.Contains(out, "web-en-2026.12.0") {
+			t.Errorf("show by tag:\n%s", out)
+		}
+		if out := mustCLI(t, 0, "versions", root); !strings.Contains(out, "web-en-2026.12.1") {
+			t.Errorf("versions does not list the tag:\n%s", out)
+		}
 
 		out := mustCLI(t, 0, "rollback", root, "web-en-2026.12.0")
 		if !strings.Contains(out, "latest: "+v3+" -> "+v2) {
