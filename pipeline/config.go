@@ -136,10 +136,29 @@ type MixtureConfig struct {
 type StageConfig struct {
 	Name    string
 	Options *yaml.Node
+	Line    int // line of the entry in the config file, 0 when not from a file
+}
+
+// lineOf returns "line N: " for a line from a config file, else "".
+func lineOf(line int) string {
+	if line <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("line %d: ", line)
+}
+
+// errorf returns an error that names the config file, when there is one.
+func (c *Config) errorf(format string, args ...any) error {
+	prefix := "config: "
+	if c.File != "" {
+		prefix = "config " + c.File + ": "
+	}
+	return fmt.Errorf(prefix+format, args...)
 }
 
 // UnmarshalYAML accepts `- normalize` and `- langid: {max_chars: 2000}`.
 func (s *StageConfig) UnmarshalYAML(node *yaml.Node) error {
+	s.Line = node.Line
 	switch node.Kind {
 	case yaml.ScalarNode:
 		s.Name = node.Value
@@ -271,47 +290,47 @@ func (c *Config) Validate() error {
 	switch c.Input.Format {
 	case "auto", "jsonl", "parquet", "wet", "warc", "arc":
 	default:
-		return fmt.Errorf("config: input.format: invalid value %q: use auto, jsonl, parquet, wet, warc or arc", c.Input.Format)
+		return c.errorf("input.format: invalid value %q: use auto, jsonl, parquet, wet, warc or arc", c.Input.Format)
 	}
 	if c.Input.BatchSize < 1 {
-		return fmt.Errorf("config: input.batch_size: invalid value %d: must be at least 1", c.Input.BatchSize)
+		return c.errorf("input.batch_size: invalid value %d: must be at least 1", c.Input.BatchSize)
 	}
 	if c.Input.BatchBytes < 1 {
-		return fmt.Errorf("config: input.batch_bytes: invalid value %d: must be at least 1", c.Input.BatchBytes)
+		return c.errorf("input.batch_bytes: invalid value %d: must be at least 1", c.Input.BatchBytes)
 	}
 	switch c.Balance.Source {
 	case SourceByDomain, SourceByField, SourceByInput:
 	default:
-		return fmt.Errorf("config: balance.source: invalid value %q: use url_domain, source or input", c.Balance.Source)
+		return c.errorf("balance.source: invalid value %q: use url_domain, source or input", c.Balance.Source)
 	}
 	if m := c.Balance.Mixture; m != nil {
 		spec := m.Spec()
 		if err := spec.Validate(); err != nil {
-			return fmt.Errorf("config: balance.mixture: %w", err)
+			return c.errorf("balance.mixture: %w", err)
 		}
 	}
 	if err := c.Expectations.Validate(); err != nil {
 		return err
 	}
 	if c.Workers < 0 {
-		return fmt.Errorf("config: workers: invalid value %d: must be 0 (one per CPU) or more", c.Workers)
+		return c.errorf("workers: invalid value %d: must be 0 (one per CPU) or more", c.Workers)
 	}
 	if c.Output.ShardMaxBytes < 1<<10 {
-		return fmt.Errorf("config: output.shard_max_bytes: invalid value %d: must be at least 1024", c.Output.ShardMaxBytes)
+		return c.errorf("output.shard_max_bytes: invalid value %d: must be at least 1024", c.Output.ShardMaxBytes)
 	}
 	if c.Output.RowGroupMaxBytes < 1<<10 {
-		return fmt.Errorf("config: output.row_group_max_bytes: invalid value %d: must be at least 1024", c.Output.RowGroupMaxBytes)
+		return c.errorf("output.row_group_max_bytes: invalid value %d: must be at least 1024", c.Output.RowGroupMaxBytes)
 	}
 	if c.Output.ZstdLevel < 1 || c.Output.ZstdLevel > 22 {
-		return fmt.Errorf("config: output.zstd_level: invalid value %d: must be 1 to 22", c.Output.ZstdLevel)
+		return c.errorf("output.zstd_level: invalid value %d: must be 1 to 22", c.Output.ZstdLevel)
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Stages {
 		if _, ok := Lookup(s.Name); !ok {
-			return fmt.Errorf("config: stages[%d]: unknown stage %q; `winnow stages` lists them: %s", i, s.Name, strings.Join(stageNames(), ", "))
+			return c.errorf("%sstages[%d]: unknown stage %q; `winnow stages` lists them: %s", lineOf(s.Line), i, s.Name, strings.Join(stageNames(), ", "))
 		}
 		if seen[s.Name] {
-			return fmt.Errorf("config: stages[%d]: stage %q is listed twice", i, s.Name)
+			return c.errorf("%sstages[%d]: stage %q is listed twice", lineOf(s.Line), i, s.Name)
 		}
 		seen[s.Name] = true
 	}

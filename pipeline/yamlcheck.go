@@ -35,7 +35,7 @@ func checkIntegers(node *yaml.Node, t reflect.Type, path string) error {
 		if node.Kind == yaml.ScalarNode && node.ShortTag() == "!!float" {
 			f, err := strconv.ParseFloat(node.Value, 64)
 			if err != nil || f != math.Trunc(f) {
-				return fmt.Errorf("%s: invalid value %s: must be a whole number", path, node.Value)
+				return fmt.Errorf("line %d: %s: invalid value %s: must be a whole number", node.Line, path, node.Value)
 			}
 		}
 	case reflect.Slice, reflect.Array:

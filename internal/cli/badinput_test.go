@@ -141,16 +141,20 @@ func TestRunConfigErrorsNameTheField(t *testing.T) {
 		{"output: {zstd_level: 0.5}", "output.zstd_level: invalid value 0.5"},
 		{"inputs: [a.jsonl]", `line 1: unknown field "inputs"`},
 		{"stages:\n  - gopher_quality:\n      max_wrods: 3", `line 3: unknown field "max_wrods"`},
+		{"stages:\n  - normalize\n  - langidd", `line 3: stages[1]: unknown stage "langidd"`},
+		{"stages:\n  - gopher_quality: {min_alpha_word_fraction: 1.5}", "line 2: stage gopher_quality: invalid min_alpha_word_fraction 1.5"},
+		{"workers: 1.5", "line 1: workers: invalid value 1.5: must be a whole number"},
 	} {
 		cfg := writeFile(t, "winnow.yaml", tc.config)
 		code, _, stderr := runCLI(t, "run", "-c", cfg, "-o", t.TempDir(), samplePath)
-		if code != exitUsage || !strings.Contains(stderr, tc.want) {
-			t.Errorf("config %q: exit %d, stderr %q; want exit %d and %q", tc.config, code, stderr, exitUsage, tc.want)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, cfg) {
+			t.Errorf("config %q: exit %d, stderr %q; want exit %d, the file and %q", tc.config, code, stderr, exitUsage, tc.want)
 		}
 	}
 	for _, args := range [][]string{
 		{"--progress", "sometimes"},
 		{"--only", "nope"}, {"--skip", "pii", "--only", "normalize"}, {"--workers", "0"}, {"--log-level", "loud"},
+		{"--frobnicate"},
 	} {
 		code, _, stderr := runCLI(t, append(append([]string{"run", "-o", t.TempDir()}, args...), samplePath)...)
 		if code != exitUsage || stderr == "" {

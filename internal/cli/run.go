@@ -361,6 +361,11 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 		spec, _ := pipeline.Lookup(sc.Name)
 		opts, err := spec.Decode(sc.Options)
 		if err != nil {
+			// Errors of the YAML checks carry their own line; option
+			// validation errors get the stage entry's.
+			if sc.Line > 0 && !strings.Contains(err.Error(), "line ") {
+				err = fmt.Errorf("line %d: %w", sc.Line, err)
+			}
 			if cfg.File != "" {
 				return nil, fmt.Errorf("config %s: %w", cfg.File, err)
 			}
