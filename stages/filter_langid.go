@@ -3,7 +3,9 @@ package stages
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode"
@@ -111,6 +113,7 @@ type LangidOptions struct {
 	MaxChars     int      `yaml:"max_chars" doc:"length of the stretches scored: a document of up to 2*max_chars characters is scored whole, a longer one by its first max_chars characters and max_chars characters from its middle; default 2000 characters"`
 	HighAccuracy bool     `yaml:"high_accuracy" doc:"score texts under 120 letters with lingua's 1- to 5-gram models instead of trigrams only, which is lingua's default and more accurate on short texts; the fast scorer then holds about 260 MB of models instead of 90 MB, lingua's about 1.9 GB instead of 120 MB; default true"`
 	Preload      bool     `yaml:"preload" doc:"load the language models when the stage is built instead of on first use; default false"`
+	Paragraphs   bool     `yaml:"paragraphs" doc:"also identify each paragraph (text between blank lines) of the scored stretches and record in metadata lang_shares the share of the document's letters in each language, such as {\"deu_Latn\":0.83,\"eng_Latn\":0.17}; paragraphs too short to identify count under und; default false"`
 	Scorer       string   `yaml:"scorer" doc:"fast: winnow's scorer over lingua's models, which gives lingua's labels about 100 times faster; lingua: lingua-go's own detector, for comparisons; default fast"`
 }
 
@@ -278,6 +281,9 @@ func (l *langid) Process(ctx context.Context, b *pipeline.Batch) error {
 	setBuiltColumn(b, pipeline.ColLang, langs)
 	setBuiltColumn(b, pipeline.ColLangScore, scores)
 	setBuiltColumn(b, pipeline.ColLangScript, scripts)
+	if l.opts.Paragraphs {
+		l.writeShares(fast, b)
+	}
 	l.env.Events.Add(langidEventShort, short)
 	l.env.Events.Add(langidEventLowScore, lowScore)
 	return nil
@@ -467,3 +473,44 @@ var (
 	factorialsMu     sync.Mutex
 	factorialsWarmed float64
 )
+
+// writeShares adds lang_shares to the metadata of every alive row: the
+// share of the letters of its scored stretches in each language, by
+// paragraph. Only the fast scorer is used, as lingua would take seconds
+// per document.
+func (l *langid) writeShares(fast *fastlangid.Detector, b *pipeline.Batch) {
+	if fast == nil {
+		return
+	}
+	b.MapStrings(pipeline.ColMetadata, func(i int, meta string) (string, bool) {
+		if !b.Alive(i) {
+			return meta, false
+		}
+		head, middle, _ := langidSample(b.Strings(pipeline.ColText).Value(i), l.opts.MaxChars)
+		shares := map[string]float64{}
+		total := 0
+		for _, stretch := range []string{head, middle} {
+			for para := range strings.SplitSeq(stretch, "\n\n") {
+				letters := countLetters(para)
+				if letters == 0 {
+					continue
+				}
+				label := LangUndetermined
+				if letters >= l.opts.MinChars {
+					if top := fast.Detect(para); top.Language != lingua.Unknown && top.Confidence >= l.opts.MinScore {
+						label = langidLabels[top.Language]
+					}
+				}
+				shares[label] += float64(letters)
+				total += letters
+			}
+		}
+		if total == 0 {
+			return meta, false
+		}
+		for k, v := range shares {
+			shares[k] = math.Round(v/float64(total)*1000) / 1000
+		}
+		return mergeMetadata(meta, "lang_shares", shares)
+	})
+}

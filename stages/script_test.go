@@ -48,3 +48,25 @@ func TestLangidWritesScript(t *testing.T) {
 		}
 	}
 }
+
+func TestLangidParagraphShares(t *testing.T) {
+	english := "The committee met on Tuesday to discuss the budget for the coming year and the new library." // 74 letters
+	german := "Der Ausschuss hat am Dienstag lange über den Haushalt für das kommende Jahr beraten. " +
+		"Die Mitglieder waren sich am Ende einig, dass die neue Bibliothek gebaut werden soll." // 140 letters
+	st, _ := stageFromYAML(t, "langid", "paragraphs: true")
+	b := batchFromTexts(0, english+"\n\n"+german, "ok")
+	defer b.Release()
+	processOne(t, st, b)
+	metas := b.Strings(pipeline.ColMetadata)
+	// 74 and 140 letters of 214: 0.346 and 0.654.
+	if got, want := metas.Value(0), `{"lang_shares":{"deu_Latn":0.654,"eng_Latn":0.346}}`; got != want {
+		t.Errorf("metadata = %s, want %s", got, want)
+	}
+	// Two letters, under min_chars: und.
+	if got, want := metas.Value(1), `{"lang_shares":{"und":1}}`; got != want {
+		t.Errorf("metadata of a short text = %s, want %s", got, want)
+	}
+	if b.Strings(pipeline.ColLang).Value(0) != "deu_Latn" {
+		t.Errorf("lang = %s, want deu_Latn", b.Strings(pipeline.ColLang).Value(0))
+	}
+}

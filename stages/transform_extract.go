@@ -244,7 +244,7 @@ func isHTMLRow(meta, text string) bool {
 // mergeMetadata returns the metadata JSON object meta with key set to
 // value, its keys sorted, and whether it changed. Metadata that is not a
 // JSON object is returned unchanged.
-func mergeMetadata(meta, key, value string) (string, bool) {
+func mergeMetadata(meta, key string, value any) (string, bool) {
 	fields := map[string]json.RawMessage{}
 	if strings.TrimSpace(meta) != "" {
 		if err := json.Unmarshal([]byte(meta), &fields); err != nil {
