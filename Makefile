@@ -9,7 +9,7 @@ DEMO_ROOT ?= winnow-out
 BENCH_DIR ?= bench/out
 BENCH_DOCS ?= 20000
 
-.PHONY: build demo test test-deps chromium bench bench-deps bench-loader bench-quality lint clean
+.PHONY: build demo test test-deps chromium awscli bench bench-deps bench-loader bench-quality lint clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/winnow
@@ -24,7 +24,15 @@ demo: build
 # Debian's Chromium, driven by npm playwright-core, loads the HTML report;
 # playwright-core downloads no browser of its own. npm apache-arrow reads
 # winnow serve's Arrow stream.
-test-deps: tools/duckdb/node_modules/.installed tools/browser/node_modules/.installed tools/arrowjs/node_modules/.installed chromium
+# versitygw is the S3 server of the object storage tests, and Debian's
+# awscli the independent client that uploads their objects.
+test-deps: tools/duckdb/node_modules/.installed tools/browser/node_modules/.installed tools/arrowjs/node_modules/.installed chromium tools/bin/versitygw awscli
+
+tools/bin/versitygw:
+	GOBIN=$(CURDIR)/tools/bin $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
+awscli:
+	@/usr/bin/aws --version >/dev/null 2>&1 || (apt-get update && apt-get install -y awscli)
 
 tools/duckdb/node_modules/.installed: tools/duckdb/package.json tools/duckdb/package-lock.json
 	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)

@@ -203,7 +203,8 @@ func LoadConfig(path string) (*Config, error) {
 	cfg.File = path
 	dir := filepath.Dir(path)
 	for i, p := range cfg.Input.Paths {
-		if !filepath.IsAbs(p) {
+		// URLs such as s3://bucket/prefix are not paths in the config's folder.
+		if !filepath.IsAbs(p) && !strings.Contains(p, "://") {
 			cfg.Input.Paths[i] = filepath.Join(dir, p)
 		}
 	}

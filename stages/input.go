@@ -2,6 +2,7 @@ package stages
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/winnow-data/winnow/objstore"
 )
 
 // Input formats, as in pipeline.InputConfig.Format and InputRecord.Format.
@@ -60,11 +64,18 @@ type Input struct {
 	Compression string // "", "gzip" or "zstd"
 
 	nameRepaired bool // Name had invalid UTF-8, so each record of the input counts as EventInvalidUTF8
+
+	// store is the client of an object, whose Path is its s3:// URL. It is
+	// nil for a file. size is the object's size from the listing.
+	store *objstore.Client
+	size  int64
 }
 
 // ResolveInputs expands paths into the files to read, sorted by name in
 // byte order. A path is a file, a folder (walked recursively) or a glob
-// pattern, in which "**" matches any number of folders. Walks skip hidden
+// pattern, in which "**" matches any number of folders. An s3://bucket/key
+// path is an object, or a prefix that works as a folder, and a glob over
+// the key works as over a path (see resolveObjects). Walks skip hidden
 // entries, whose names start with "." or "_" (such as Spark's _SUCCESS).
 // In auto format they also skip files whose name gives no format.
 //
@@ -83,7 +94,10 @@ func ResolveInputs(paths []string, format string) ([]Input, error) {
 			return nil, err
 		}
 		for _, in := range found {
-			abs, err := filepath.Abs(in.Path)
+			abs := in.Path
+			if in.store == nil {
+				abs, err = filepath.Abs(in.Path)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("resolving input %s: %w", in.Path, err)
 			}
@@ -104,6 +118,9 @@ func ResolveInputs(paths []string, format string) ([]Input, error) {
 
 // resolvePath expands one path argument.
 func resolvePath(p, format string) ([]Input, error) {
+	if objstore.IsURL(p) {
+		return resolveObjects(p, format)
+	}
 	if hasGlobMeta(p) {
 		return resolveGlob(p, format)
 	}
@@ -198,6 +215,101 @@ func walkFolder(root string, pattern []string, format, arg string) ([]Input, err
 	}
 	return out, nil
 }
+
+// resolveObjects expands an s3:// URL as resolvePath expands a path. A key
+// that is empty or ends in "/" is a prefix. Another key is a prefix when
+// objects exist under key + "/", else an object. A glob lists the objects
+// under its base, the leading segments without pattern characters, and
+// matches the rest of each key. Names are relative to the prefix or base,
+// as under a folder, and keys with a segment that starts with "." or "_"
+// are skipped, as hidden files are.
+func resolveObjects(arg, format string) ([]Input, error) {
+	bucket, key, err := objstore.ParseURL(arg)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := objstore.ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	store, err := objstore.New(cfg, slog.Default())
+	if err != nil {
+		return nil, err
+	}
+	// NOTE: ResolveInputs takes no context, so listing cannot be cancelled
+	// before its retries run out.
+	ctx := context.Background()
+
+	var base string
+	var pattern []string
+	switch {
+	case hasGlobMeta(key):
+		segs := strings.Split(key, "/")
+		n := 0
+		for n < len(segs)-1 && !hasGlobMeta(segs[n]) {
+			n++
+		}
+		for _, s := range segs[n:] {
+			if _, err := path.Match(s, ""); err != nil {
+				return nil, fmt.Errorf("input %s: invalid glob pattern: %w", arg, err)
+			}
+		}
+		base, pattern = strings.Join(segs[:n], "/"), segs[n:]
+	case key == "" || strings.HasSuffix(key, "/"):
+		base = strings.TrimSuffix(key, "/")
+	default:
+		base = key
+	}
+	prefix := base
+	if prefix != "" {
+		prefix += "/"
+	}
+	objects, err := store.List(ctx, bucket, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", arg, err)
+	}
+
+	// A key without a slash at the end and nothing under it names one object.
+	if len(objects) == 0 && pattern == nil && key != "" && !strings.HasSuffix(key, "/") {
+		obj, err := store.Stat(ctx, bucket, key)
+		if err != nil {
+			return nil, fmt.Errorf("opening input %s: %w", arg, err)
+		}
+		in, ok := newInput(arg, path.Base(key), format)
+		if !ok {
+			return nil, fmt.Errorf("input %s: unknown format: name it .jsonl, .json, .ndjson, .parquet, .wet, .warc, .wat or .arc (optionally .gz or .zst), or set input.format", arg)
+		}
+		in.store, in.size = store, obj.Size
+		return []Input{in}, nil
+	}
+
+	var out []Input
+	matched := 0
+	for _, obj := range objects {
+		rel := strings.TrimPrefix(obj.Key, prefix)
+		segs := strings.Split(rel, "/")
+		if strings.HasSuffix(rel, "/") || slices.ContainsFunc(segs, isHiddenName) {
+			continue // folder markers and hidden keys
+		}
+		if pattern != nil && !matchPath(pattern, segs) {
+			continue
+		}
+		matched++
+		if in, ok := newInput(objstore.URL(bucket, obj.Key), rel, format); ok {
+			in.store, in.size = store, obj.Size
+			out = append(out, in)
+		}
+	}
+	switch {
+	case matched == 0:
+		return nil, fmt.Errorf("input %s: matches no objects", arg)
+	case len(out) == 0:
+		return nil, fmt.Errorf("input %s: no objects of a known format (.jsonl, .json, .ndjson, .parquet, .wet, .warc, .wat, .arc, optionally .gz or .zst); set input.format to read other names", arg)
+	}
+	return out, nil
+}
+
+func isHiddenName(s string) bool { return strings.HasPrefix(s, ".") || strings.HasPrefix(s, "_") }
 
 // isRegularFile reports whether the entry is a regular file or a symbolic
 // link to one.
@@ -297,10 +409,58 @@ func detectFormat(name string) (format, compression string) {
 // rawFile is an open input whose raw bytes pass through a SHA-256 hash on
 // their way to the decompressor, so the checksum needs no second read.
 type rawFile struct {
-	f    *os.File
-	size int64
-	hash hash.Hash
-	tee  io.Reader // the file's bytes, hashed as they are read
+	name    string // path or URL, for errors
+	body    io.ReadCloser
+	at      io.ReaderAt // random access for Parquet; nil for a streamed object
+	size    int64
+	hash    hash.Hash
+	tee     io.Reader // the file's bytes, hashed as they are read
+	cleanup func()    // run after closing body; nil when there is nothing to clean up
+}
+
+// openInput opens a local file or an object.
+func openInput(ctx context.Context, in Input, logger *slog.Logger) (*rawFile, error) {
+	if in.store == nil {
+		return openRaw(in.Path)
+	}
+	bucket, key, err := objstore.ParseURL(in.Path)
+	if err != nil {
+		return nil, err
+	}
+	store := in.store.WithLogger(logger)
+	if in.Format == FormatParquet {
+		return spoolObject(ctx, store, bucket, key, in.Path)
+	}
+	body := store.Open(ctx, bucket, key)
+	h := sha256.New()
+	return &rawFile{name: in.Path, body: body, size: in.size, hash: h, tee: io.TeeReader(body, h)}, nil
+}
+
+// spoolObject copies an object into a temporary file, because the Parquet
+// reader needs random access to the footer and the column chunks.
+func spoolObject(ctx context.Context, store *objstore.Client, bucket, key, objectURL string) (*rawFile, error) {
+	tmp, err := os.CreateTemp("", "winnow-object-*.parquet")
+	if err != nil {
+		return nil, fmt.Errorf("spooling %s: %w", objectURL, err)
+	}
+	remove := func() { os.Remove(tmp.Name()) }
+	body := store.Open(ctx, bucket, key)
+	_, err = io.Copy(tmp, body)
+	body.Close()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		remove()
+		return nil, fmt.Errorf("spooling %s: %w", objectURL, err)
+	}
+	raw, err := openRaw(tmp.Name())
+	if err != nil {
+		remove()
+		return nil, err
+	}
+	raw.name, raw.cleanup = objectURL, remove
+	return raw, nil
 }
 
 func openRaw(p string) (*rawFile, error) {
@@ -314,7 +474,7 @@ func openRaw(p string) (*rawFile, error) {
 		return nil, fmt.Errorf("opening %s: %w", p, err)
 	}
 	h := sha256.New()
-	return &rawFile{f: f, size: info.Size(), hash: h, tee: io.TeeReader(f, h)}, nil
+	return &rawFile{name: p, body: f, at: f, size: info.Size(), hash: h, tee: io.TeeReader(f, h)}, nil
 }
 
 // decoder returns the decompressed stream of the file and a function that
@@ -345,12 +505,17 @@ func (r *rawFile) decoder(compression string) (io.Reader, func(), error) {
 // finish hashes the rest of the file, unless drain is false, and closes it.
 // It returns the hex SHA-256 of the whole file, or "" when not drained.
 func (r *rawFile) finish(drain bool) (string, error) {
-	defer r.f.Close()
+	defer func() {
+		r.body.Close()
+		if r.cleanup != nil {
+			r.cleanup()
+		}
+	}()
 	if !drain {
 		return "", nil
 	}
 	if _, err := io.Copy(io.Discard, r.tee); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", r.f.Name(), err)
+		return "", fmt.Errorf("hashing %s: %w", r.name, err)
 	}
 	return hex.EncodeToString(r.hash.Sum(nil)), nil
 }

@@ -179,7 +179,7 @@ func (s *FileSource) readInput(ctx context.Context, in Input, out *batcher) (pip
 	events := &inputEvents{env: s.env, path: in.Path, invalidName: in.nameRepaired, counts: map[string]int64{}}
 	defer events.flush()
 
-	raw, err := openRaw(in.Path)
+	raw, err := openInput(ctx, in, s.env.Logger)
 	if err != nil {
 		events.add(EventReadError, "offset", 0, err)
 		rec.Error = err.Error()
@@ -243,7 +243,7 @@ func recordOutcome(rec *pipeline.InputRecord, events *inputEvents, inputErr erro
 // that releases its decompressor.
 func (s *FileSource) newDocReader(in Input, raw *rawFile, events *inputEvents) (docReader, func(), error) {
 	if in.Format == FormatParquet {
-		r, err := newParquetReader(raw.f, raw.size, s.paths, events)
+		r, err := newParquetReader(raw.at, raw.size, s.paths, events)
 		return r, func() {}, err
 	}
 	dec, release, err := raw.decoder(in.Compression)
