@@ -90,7 +90,7 @@ func LoadGlobalIndex(ctx context.Context, root string, m *pipeline.Manifest, opt
 	var low dedup.Signature
 	n := opts.Bands * opts.Rows
 	for _, sh := range m.Shards {
-		err := readShardRows(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), func(row int64, r *globalRow) error {
+		err := ReadParquetRows(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), func(row int64, r *globalRow) error {
 			if deleted[sh.Path][row] {
 				return nil
 			}

@@ -51,14 +51,14 @@ func ReadVersionDocs(ctx context.Context, root string, m *pipeline.Manifest, fn 
 }
 
 func readShardDocs(ctx context.Context, path string, fn func(pipeline.SeedDoc) error) error {
-	return readShardRows(ctx, path, func(_ int64, r *seedRow) error {
+	return ReadParquetRows(ctx, path, func(_ int64, r *seedRow) error {
 		return fn(pipeline.SeedDoc{ID: r.ID, Text: r.Text, Signature: r.Signature})
 	})
 }
 
-// readShardRows calls fn with every row of a shard, decoded into the
-// columns T names, and the row's number from 0.
-func readShardRows[T any](ctx context.Context, path string, fn func(row int64, r *T) error) error {
+// ReadParquetRows calls fn with every row of the Parquet file at path,
+// decoded into the columns T names, and the row's number from 0.
+func ReadParquetRows[T any](ctx context.Context, path string, fn func(row int64, r *T) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err

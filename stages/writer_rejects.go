@@ -230,5 +230,5 @@ func (w *RejectsWriter) Files() []pipeline.ShardRecord { return w.files }
 // ReadRejects calls fn with every row of the rejects file at path, in file
 // order.
 func ReadRejects(ctx context.Context, path string, fn func(r *RejectRow) error) error {
-	return readShardRows(ctx, path, func(_ int64, r *RejectRow) error { return fn(r) })
+	return ReadParquetRows(ctx, path, func(_ int64, r *RejectRow) error { return fn(r) })
 }

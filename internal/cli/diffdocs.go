@@ -61,7 +61,7 @@ func diffDocuments(ctx context.Context, root string, a, b *pipeline.Manifest, so
 				continue
 			}
 			skip := deleted[sh.Path]
-			err := readRows(ctx, shardFile(root, sh.Path), func(row int64, r *docRow) error {
+			err := stages.ReadParquetRows(ctx, shardFile(root, sh.Path), func(row int64, r *docRow) error {
 				if skip[row] {
 					return nil
 				}
@@ -150,7 +150,7 @@ func addSharedGroups(ctx context.Context, root string, m *pipeline.Manifest, sha
 			continue
 		}
 		skip := deleted[sh.Path]
-		err := readRows(ctx, shardFile(root, sh.Path), func(row int64, r *groupRow) error {
+		err := stages.ReadParquetRows(ctx, shardFile(root, sh.Path), func(row int64, r *groupRow) error {
 			if skip[row] {
 				return nil
 			}

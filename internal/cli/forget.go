@@ -313,7 +313,7 @@ func (f *forgetter) scanVersions(list []*pipeline.Manifest) error {
 // for their totals.
 func (f *forgetter) scanShard(path string) error {
 	var rows []int64
-	err := readRows(f.ctx, shardFile(f.store.Root(), path), func(row int64, r *keyRow) error {
+	err := stages.ReadParquetRows(f.ctx, shardFile(f.store.Root(), path), func(row int64, r *keyRow) error {
 		if f.sel.matches(r.ID, r.URL) {
 			rows = append(rows, row)
 			f.foundIDs[r.ID] = true
@@ -328,7 +328,7 @@ func (f *forgetter) scanShard(path string) error {
 	}
 	f.matched[path] = rows
 	info := map[int64]forgottenRow{}
-	err = readRows(f.ctx, shardFile(f.store.Root(), path), func(row int64, r *docRow) error {
+	err = stages.ReadParquetRows(f.ctx, shardFile(f.store.Root(), path), func(row int64, r *docRow) error {
 		if _, found := slices.BinarySearch(rows, row); found {
 			info[row] = forgottenRow{
 				lang:   orUnknown(r.Lang, stages.LangUndetermined),
@@ -351,7 +351,7 @@ func (f *forgetter) scanRejects(path string) (int, error) {
 		URL string `parquet:"url"`
 	}
 	n := 0
-	err := readRows(f.ctx, shardFile(f.store.Root(), path), func(_ int64, r *rejectKeyRow) error {
+	err := stages.ReadParquetRows(f.ctx, shardFile(f.store.Root(), path), func(_ int64, r *rejectKeyRow) error {
 		if f.sel.matches(r.ID, r.URL) {
 			n++
 		}

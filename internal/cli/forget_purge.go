@@ -202,7 +202,7 @@ func purgeRejects(ctx context.Context, root string, f pipeline.ShardRecord, sel 
 	w := parquet.NewGenericWriter[stages.RejectRow](out, purgeWriterOptions(stages.RejectRow{}, level, "text", "detail")...)
 	kept := int64(0)
 	buf := make([]stages.RejectRow, 1)
-	err = readRows(ctx, shardFile(root, f.Path), func(_ int64, r *stages.RejectRow) error {
+	err = stages.ReadParquetRows(ctx, shardFile(root, f.Path), func(_ int64, r *stages.RejectRow) error {
 		if sel.matches(r.ID, r.URL) {
 			return nil
 		}

@@ -202,7 +202,7 @@ func findDocument(ctx context.Context, root string, list []*pipeline.Manifest, i
 			}
 			seen[sh.Path] = true
 			var rows []int64
-			err := readRows(ctx, shardFile(root, sh.Path), func(row int64, r *idRow) error {
+			err := stages.ReadParquetRows(ctx, shardFile(root, sh.Path), func(row int64, r *idRow) error {
 				if r.ID == id {
 					rows = append(rows, row)
 				}
@@ -214,7 +214,7 @@ func findDocument(ctx context.Context, root string, list []*pipeline.Manifest, i
 			if len(rows) == 0 {
 				continue
 			}
-			err = readRows(ctx, shardFile(root, sh.Path), func(row int64, r *docRow) error {
+			err = stages.ReadParquetRows(ctx, shardFile(root, sh.Path), func(row int64, r *docRow) error {
 				if slices.Contains(rows, row) {
 					out = append(out, occurrence{shard: sh.Path, row: row, doc: *r})
 				}

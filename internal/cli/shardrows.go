@@ -2,15 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/winnow-data/winnow/pipeline"
+	"github.com/winnow-data/winnow/stages"
 )
 
 // docRow is a shard row without its signature. Structs with fewer fields
@@ -48,45 +44,13 @@ type rejectSignalRow struct {
 	Value  *float64 `parquet:"value,optional"`
 }
 
-// readRows calls fn with every row of the Parquet file at path, decoded
-// into the columns T names, and the row's number from 0.
-func readRows[T any](ctx context.Context, path string, fn func(row int64, r *T) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := parquet.NewGenericReader[T](f)
-	defer r.Close()
-	rows := make([]T, 256)
-	next := int64(0)
-	for {
-		n, err := r.Read(rows)
-		for i := range n {
-			if err := fn(next, &rows[i]); err != nil {
-				return err
-			}
-			next++
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-}
-
 // readVersionRows calls fn with every row of version m that its deletions
 // leave in, in shard and row order.
 func readVersionRows[T any](ctx context.Context, root string, m *pipeline.Manifest, fn func(shard string, row int64, r *T) error) error {
 	deleted := m.DeletedRows()
 	for _, sh := range m.Shards {
 		skip := deleted[sh.Path]
-		err := readRows(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), func(row int64, r *T) error {
+		err := stages.ReadParquetRows(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), func(row int64, r *T) error {
 			if skip[row] {
 				return nil
 			}
@@ -123,7 +87,7 @@ func rejectSignals(ctx context.Context, root string, m *pipeline.Manifest) (map[
 	}
 	samples := map[string]*sampler{}
 	for _, f := range m.Rejects {
-		err := readRows(ctx, filepath.Join(root, filepath.FromSlash(f.Path)), func(_ int64, r *rejectSignalRow) error {
+		err := stages.ReadParquetRows(ctx, filepath.Join(root, filepath.FromSlash(f.Path)), func(_ int64, r *rejectSignalRow) error {
 			if r.Signal == "" || r.Value == nil {
 				return nil
 			}
