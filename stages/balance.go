@@ -33,8 +33,8 @@ type Balance struct {
 }
 
 // NewBalance returns an accountant that names sources by key, one of the
-// pipeline.SourceBy* constants, and counts at most maxSources distinct
-// sources; later ones are counted together as "(other)".
+// pipeline.SourceBy* constants. It counts at most maxSources distinct
+// sources, and counts later ones together as "(other)".
 func NewBalance(key string, maxSources int) *Balance {
 	return &Balance{
 		key:       key,

@@ -5,8 +5,8 @@ import (
 	"unicode"
 )
 
-// scriptTables are the scripts DetectScript tells apart, each with its
-// ISO 15924 code, in the order ties are broken.
+// scriptTables lists the scripts DetectScript distinguishes, each with its
+// ISO 15924 code, in the order that breaks ties.
 var scriptTables = []struct {
 	code  string
 	table *unicode.RangeTable
