@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -518,4 +519,22 @@ func (r *rawFile) finish(drain bool) (string, error) {
 		return "", fmt.Errorf("hashing %s: %w", r.name, err)
 	}
 	return hex.EncodeToString(r.hash.Sum(nil)), nil
+}
+
+// WorkerShare returns the inputs that worker reads when workers processes
+// split one input list: those whose Name hashes (64-bit FNV-1a) to worker
+// modulo workers, in their original order. An input's owner depends on its
+// name alone, so workers that list a folder or prefix at different moments
+// never both read a file they both see. Hashing balances the split only on
+// average, and a worker's share can be empty when there are few inputs.
+func WorkerShare(inputs []Input, worker, workers int) []Input {
+	var share []Input
+	for _, in := range inputs {
+		h := fnv.New64a()
+		h.Write([]byte(in.Name))
+		if h.Sum64()%uint64(workers) == uint64(worker) {
+			share = append(share, in)
+		}
+	}
+	return share
 }

@@ -133,6 +133,12 @@ func NewFileSource(cfg pipeline.InputConfig, env pipeline.Env) (*FileSource, err
 // Resolved returns the files the source reads, in reading order.
 func (s *FileSource) Resolved() []Input { return s.inputs }
 
+// KeepWorkerShare limits the source to the inputs that worker reads out of
+// workers (see WorkerShare). Call it before Run, with 0 <= worker < workers.
+func (s *FileSource) KeepWorkerShare(worker, workers int) {
+	s.inputs = WorkerShare(s.inputs, worker, workers)
+}
+
 // Inputs returns one record per input that Run reached, in reading order:
 // its size and SHA-256, the records and decoded bytes read, and whether it
 // was read to its end. Call it after Run returns.

@@ -46,6 +46,8 @@ type runFlags struct {
 	appendTo    bool
 	rejects     bool
 	failOnCheck bool
+	worker      int // index of this process among workerCount, or -1
+	workerCount int // processes that split the inputs (--workers with --worker), or 0
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -58,7 +60,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.config, "config", "", "same as -c")
 	fs.StringVar(&f.only, "only", "", "comma-separated stages to run, a subset of the configured chain, in its order")
 	fs.StringVar(&f.skip, "skip", "", "comma-separated stages of the configured chain to leave out")
-	fs.IntVar(&f.workers, "workers", 0, "workers per concurrent stage (default: workers of the config, else one per CPU)")
+	fs.IntVar(&f.workers, "workers", 0, "workers per concurrent stage (default: workers of the config, else one per CPU); with --worker, the number of processes that split the inputs instead")
 	fs.StringVar(&f.tag, "tag", "", "tag to record in the new version's manifest")
 	fs.StringVar(&f.message, "m", "", "message to record in the new version's manifest")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the run summary as JSON on stdout instead of a table")
@@ -70,6 +72,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.appendTo, "append", false, "make the new version the latest version's documents plus this run's, instead of this run's alone")
 	fs.BoolVar(&f.rejects, "rejects", false, "write every dropped document, with its reason and measured signal, to Parquet files under ROOT/rejects (as output.rejects: true)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file, for `go tool pprof`")
+	fs.IntVar(&f.worker, "worker", -1, "index I of this process among the --workers N processes that split the inputs by a hash of each input's name, 0 <= I < N; with it --workers is N, and the workers per stage come from the config; implies --append (see Running on a cluster)")
 	fs.BoolVar(&f.failOnCheck, "fail-on-expectation", false, "when a data test of the config's expectations section fails, commit the version without moving latest to it and exit 3")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -86,6 +89,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if err := checkWorkerFlags(fs, &f); err != nil {
+		return usageError{err}
+	}
 	cfg, err := resolveConfig(fs, &f, inputs)
 	if err != nil {
 		return usageError{err}
@@ -96,6 +102,15 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	plan, err := buildPlan(cfg, logger)
 	if err != nil {
 		return usageError{err}
+	}
+
+	if f.workerCount > 0 {
+		plan.source.KeepWorkerShare(f.worker, f.workerCount)
+		if len(plan.source.Resolved()) == 0 {
+			logger.Warn("no input falls to this worker; nothing to commit", "worker", f.worker, "workers", f.workerCount)
+			return nil
+		}
+		logger.Info("worker share", "worker", f.worker, "workers", f.workerCount, "inputs", len(plan.source.Resolved()))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -146,7 +161,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if src.DocsOut.Load() == 0 {
 		return fmt.Errorf("no documents read from %d inputs (%s); no version committed", len(plan.source.Inputs()), formatCounts(src.Events()))
 	}
-	plan.appendTo = f.appendTo
+	// Workers that share a root each add their documents to the latest
+	// version under the commit lock, so the last commit holds them all.
+	plan.appendTo = f.appendTo || f.workerCount > 0
 	id, m, err := plan.commitChecked(ctx, f.tag, f.message, f.failOnCheck)
 	if err != nil {
 		return err
@@ -174,6 +191,26 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// checkWorkerFlags checks --worker and, when it is given, takes --workers
+// as the number of processes that split the inputs, as `winnow dedup`
+// does. The workers per stage then come from the config's workers.
+func checkWorkerFlags(fs *flag.FlagSet, f *runFlags) error {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	switch {
+	case !set["worker"]:
+		return nil
+	case !set["workers"]:
+		return fmt.Errorf("--worker %d: missing --workers: give the number of processes that split the inputs", f.worker)
+	case f.workers < 1:
+		return fmt.Errorf("--workers: invalid value %d: must be at least 1", f.workers)
+	case f.worker < 0 || f.worker >= f.workers:
+		return fmt.Errorf("--worker: invalid value %d: must be from 0 to %d, one less than --workers %d", f.worker, f.workers-1, f.workers)
+	}
+	f.workerCount = f.workers
+	return nil
+}
+
 // resolveConfig loads the config file, or the defaults, and applies the
 // command line on top.
 func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Config, error) {
@@ -197,7 +234,7 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 	if f.rejects {
 		cfg.Output.Rejects = true
 	}
-	if set["workers"] {
+	if set["workers"] && f.workerCount == 0 {
 		if f.workers < 1 {
 			return nil, fmt.Errorf("--workers: invalid value %d: must be at least 1", f.workers)
 		}
