@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"context"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -125,38 +124,12 @@ func (o *FineWebOptions) forLanguage(entry *fineweb2Rules) {
 	o.MaxCharDupRatio = 0.1
 }
 
-// fineWebFilter is the fineweb_quality stage. It only reads its rules, and
-// the line table comes from finewebTablePool, so concurrent Process calls
-// share nothing they write.
-type fineWebFilter struct {
-	rules *langRules[FineWebOptions]
-	langs langGate
-}
-
+// newFineWebFilter builds the fineweb_quality stage. It only reads its
+// rules, and the line table comes from finewebTablePool, so concurrent
+// Process calls share nothing they write.
 func newFineWebFilter(opts FineWebOptions, _ pipeline.Env) (pipeline.Stage, error) {
-	rules, err := newLangRules(&opts, func(o *FineWebOptions) *FineWebOptions { return o })
-	if err != nil {
-		return nil, err
-	}
-	return &fineWebFilter{rules: rules, langs: newLangGate(opts.Languages)}, nil
-}
-
-// Process drops the alive rows that fail a rule, with that rule's reason.
-func (f *fineWebFilter) Process(_ context.Context, b *pipeline.Batch) error {
-	texts, langs := b.Strings(pipeline.ColText), b.Strings(pipeline.ColLang)
-	for i := range b.Len() {
-		lang := langs.Value(i)
-		if !b.Alive(i) || !f.langs.checks(lang) {
-			continue
-		}
-		opts := f.rules.forLabel(lang)
-		s := MeasureFineWeb(texts.Value(i), opts.ShortLineMaxChars)
-		if reason := opts.failedRule(s); reason != "" {
-			name, value, threshold := opts.signal(reason, s)
-			b.DropSignal(i, reason, name, value, threshold)
-		}
-	}
-	return nil
+	measure := func(o *FineWebOptions, text string) FineWebSignals { return MeasureFineWeb(text, o.ShortLineMaxChars) }
+	return newRuleFilter(&opts, opts.Languages, measure)
 }
 
 // failedRule returns the reason code of the first rule s fails, or "".

@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"context"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
@@ -143,38 +142,12 @@ func (o *RepetitionOptions) forLanguage(entry *fineweb2Rules) {
 	}
 }
 
-// repetitionFilter is the gopher_repetition stage. It only reads its
-// rules; per-document scratch space comes from repScratchPool, so
+// newRepetitionFilter builds the gopher_repetition stage. It only reads its
+// rules, and per-document scratch space comes from repScratchPool, so
 // concurrent Process calls share nothing they write.
-type repetitionFilter struct {
-	rules *langRules[RepetitionOptions]
-	langs langGate
-}
-
 func newRepetitionFilter(opts RepetitionOptions, _ pipeline.Env) (pipeline.Stage, error) {
-	rules, err := newLangRules(&opts, func(o *RepetitionOptions) *RepetitionOptions { return o })
-	if err != nil {
-		return nil, err
-	}
-	return &repetitionFilter{rules: rules, langs: newLangGate(opts.Languages)}, nil
-}
-
-// Process drops the alive rows that fail a rule, with that rule's reason.
-func (f *repetitionFilter) Process(_ context.Context, b *pipeline.Batch) error {
-	texts, langs := b.Strings(pipeline.ColText), b.Strings(pipeline.ColLang)
-	for i := range b.Len() {
-		lang := langs.Value(i)
-		if !b.Alive(i) || !f.langs.checks(lang) {
-			continue
-		}
-		opts := f.rules.forLabel(lang)
-		s := MeasureRepetition(texts.Value(i))
-		if reason := opts.failedRule(s); reason != "" {
-			name, value, threshold := opts.signal(reason, s)
-			b.DropSignal(i, reason, name, value, threshold)
-		}
-	}
-	return nil
+	measure := func(_ *RepetitionOptions, text string) RepetitionSignals { return MeasureRepetition(text) }
+	return newRuleFilter(&opts, opts.Languages, measure)
 }
 
 // failedRule returns the reason code of the first rule s fails, or "".

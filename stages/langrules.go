@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"reflect"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/winnow-data/winnow/pipeline"
 )
 
 // Per-language thresholds and stop words of gopher_quality,
@@ -302,4 +305,47 @@ func (l *langRules[R]) add(label string) *R {
 	m[label] = r
 	l.cache.Store(&m)
 	return r
+}
+
+// ruleOptions is the pointer to a stage's options O that judges the
+// signals S it measures.
+type ruleOptions[O, S any] interface {
+	langOptions[O]
+	failedRule(s S) string
+	signal(reason string, s S) (name string, value, threshold float64)
+}
+
+// ruleFilter is a stage that measures each checked document, judges it by
+// the options of its language and drops it with the first failing rule's
+// reason and signal.
+type ruleFilter[O, S any, P ruleOptions[O, S]] struct {
+	rules   *langRules[O]
+	langs   langGate
+	measure func(opts *O, text string) S
+}
+
+func newRuleFilter[O, S any, P ruleOptions[O, S]](opts P, languages []string, measure func(*O, string) S) (pipeline.Stage, error) {
+	rules, err := newLangRules[O, P, O]((*O)(opts), func(o *O) *O { return o })
+	if err != nil {
+		return nil, err
+	}
+	return &ruleFilter[O, S, P]{rules: rules, langs: newLangGate(languages), measure: measure}, nil
+}
+
+// Process drops the alive rows that fail a rule, with that rule's reason.
+func (f *ruleFilter[O, S, P]) Process(_ context.Context, b *pipeline.Batch) error {
+	texts, langs := b.Strings(pipeline.ColText), b.Strings(pipeline.ColLang)
+	for i := range b.Len() {
+		lang := langs.Value(i)
+		if !b.Alive(i) || !f.langs.checks(lang) {
+			continue
+		}
+		opts := f.rules.forLabel(lang)
+		s := f.measure(opts, texts.Value(i))
+		if reason := P(opts).failedRule(s); reason != "" {
+			name, value, threshold := P(opts).signal(reason, s)
+			b.DropSignal(i, reason, name, value, threshold)
+		}
+	}
+	return nil
 }
