@@ -215,7 +215,7 @@ func setOf(langs ...lingua.Language) (s langSet) {
 	return s
 }
 
-// ruleKind says how lingua's rules count a letter for a language.
+// ruleKind is how lingua's rules count a letter for a language.
 type ruleKind uint8
 
 const (

@@ -327,8 +327,9 @@ func (m *models) existingKey(ngram string, order int) (uint64, error) {
 }
 
 // readModel calls fn for every n-gram of lang's model of the given order
-// and its probability. A language without a model of that order, as
-// lingua has for the languages it tells by script alone, reads as empty.
+// and its probability. A language without a model of that order reads as
+// empty; lingua has none beyond unigrams for the languages it identifies
+// by script alone.
 func readModel(lang lingua.Language, order int, fn func(ngram string, p float64) error) error {
 	code := strings.ToLower(lang.IsoCode639_1().String())
 	path := "language-models/" + code + "/" + orderNames[order] + ".pb.bin.zip"

@@ -3,11 +3,11 @@
 // a language gets, with the number of times its documents are expected to
 // be repeated to fill that share.
 //
-// Two ways to set the shares are supported. Temperature sampling, as
-// multilingual models such as XLM-R and mT5 are trained, gives language i
-// the share n_i^alpha / sum_j n_j^alpha of the mix, where n_i is its
-// token count: alpha 1 keeps the natural mix and smaller values flatten
-// it towards small languages. Targets set the shares of named languages
+// Two ways to set the shares are supported. Temperature sampling, the way
+// multilingual models such as XLM-R and mT5 were trained, gives language i
+// the share n_i^alpha / sum_j n_j^alpha of the mix, where n_i is its token
+// count. Alpha 1 keeps the natural mix, and smaller values flatten it
+// towards small languages. Targets set the shares of named languages
 // directly; the others split what is left in proportion to n^alpha. A cap
 // on repeats keeps a small language from being seen more than a few
 // times, and the share it cannot take goes to the uncapped languages in
@@ -159,8 +159,8 @@ func Compute(buckets []Bucket, spec Spec) ([]Weight, []string, error) {
 // capRepeats cuts each share whose expected repeats exceed max, and gives
 // the share cut to the uncapped buckets in proportion to their shares,
 // until no bucket exceeds the cap. It returns the tokens the mix can hold:
-// the budget, or less when every bucket is capped. Then the shares are made
-// to sum to 1 again and a warning says so.
+// the budget, or less when every bucket is capped. In that case it scales
+// the shares to sum to 1 again and adds a warning.
 func capRepeats(ws []Weight, budget, max float64) (float64, []string) {
 	var warnings []string
 	for {

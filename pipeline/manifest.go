@@ -73,8 +73,8 @@ type BalanceCell struct {
 }
 
 // BalanceRecord is the balance of a version by language, by source and by
-// both, with the training mixture derived from it when the config asks
-// for one.
+// both. It includes the training mixture derived from it when the config
+// sets balance.mixture.
 type BalanceRecord struct {
 	SourceKey string                   `json:"source_key"` // url_domain, source or input
 	Languages map[string]BalanceTotals `json:"languages"`

@@ -217,8 +217,8 @@ func ldnoobwBit(code string) uint32 {
 // A document without lang meets the unlabelled lists, English by default.
 // Applying every list instead flags ordinary prose, because short entries
 // of one language are common words of another (nl "del", fr "con", tr "am",
-// pt "cu"): on 232 English documents of about 3 KB from the Dolma sample,
-// all 28 lists dropped 33 and the English list alone 2.
+// pt "cu"). On 232 English documents of about 3 KB from the Dolma sample,
+// all 28 lists dropped 33 and the English list alone dropped 2.
 func (t *toxicity) docMask(lang string) (uint32, bool) {
 	if lang == "" || lang == LangUndetermined {
 		return t.und | toxicExtraBit, true

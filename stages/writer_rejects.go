@@ -20,10 +20,10 @@ const RejectsDir = "rejects"
 
 // RejectRow is one row of a rejects file: a dropped document, the stage and
 // rule that dropped it, and the rule's measured value next to its
-// threshold, so that an auditor can ask DuckDB for the drops that missed by
+// threshold. An auditor can then query DuckDB for the drops that missed by
 // little. Signal, Value and Threshold are empty for rules that measure
-// nothing numeric (a blocklisted URL); Detail keeps every note the stage
-// gave, as a JSON object.
+// nothing numeric, such as a blocklisted URL. Detail keeps every note the
+// stage gave, as a JSON object.
 type RejectRow struct {
 	ID          string   `parquet:"id,plain" json:"id"`
 	Reason      string   `parquet:"reason,dict" json:"reason"`
