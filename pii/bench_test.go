@@ -1,10 +1,8 @@
 package pii
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/json"
-	"io"
+	"github.com/winnow-data/winnow/internal/testutil"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,44 +10,11 @@ import (
 	"unicode/utf8"
 )
 
-// readJSONLTexts returns the text field of every line of a JSON lines
-// file, gzipped when its name ends in .gz.
-func readJSONLTexts(tb testing.TB, path string) []string {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		r = zr
-	}
-	var texts []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var rec struct{ Text string }
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			tb.Fatal(err)
-		}
-		texts = append(texts, rec.Text)
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return texts
-}
-
 // englishDocs cuts the English web text of the RedPajama sample into
 // documents of about size bytes, each cut at a rune boundary.
 func englishDocs(b *testing.B, size int) []string {
 	b.Helper()
-	text := strings.Join(readJSONLTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), "\n\n")
+	text := strings.Join(testutil.ReadJSONLTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), "\n\n")
 	var docs []string
 	for len(text) > size {
 		cut := size
@@ -88,7 +53,7 @@ func BenchmarkScanWebText(b *testing.B) {
 	if path == "" {
 		path = filepath.Join("..", "testdata", "pii", "gen_corpus-excerpt.jsonl.gz")
 	}
-	benchmarkScan(b, defaultScanner, readJSONLTexts(b, path))
+	benchmarkScan(b, defaultScanner, testutil.ReadJSONLTexts(b, path))
 }
 
 // BenchmarkScanEnglish measures 3 KB English documents of a real crawl

@@ -1,12 +1,11 @@
 package stages
 
 import (
-	"bufio"
-	"compress/gzip"
+	"github.com/winnow-data/winnow/internal/testutil"
+
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -415,7 +414,7 @@ func TestLangidFixtures(t *testing.T) {
 // sample, which has pages in about 50 languages.
 func langidSampleDocs(t *testing.T, n int) []string {
 	t.Helper()
-	docs := readTexts(t, filepath.Join("..", "testdata", "cc-2019-30-00140.dolma.jsonl.gz"))
+	docs := testutil.ReadJSONLTexts(t, filepath.Join("..", "testdata", "cc-2019-30-00140.dolma.jsonl.gz"))
 	return docs[:min(n, len(docs))]
 }
 
@@ -517,39 +516,6 @@ func cutDocs(texts []string, size int) []string {
 	return docs
 }
 
-// readTexts returns the text field of every record of a JSON lines file,
-// gzip-compressed when its name ends in .gz.
-func readTexts(tb testing.TB, path string) []string {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		r = zr
-	}
-	var texts []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var rec struct{ Text string }
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			tb.Fatal(err)
-		}
-		texts = append(texts, rec.Text)
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return texts
-}
-
 // langidBenchDocs returns documents of about 2 KB in English, German,
 // Russian, Arabic and Chinese. English is the RedPajama sample. German,
 // Russian and Chinese are the documents of the Common Crawl sample that
@@ -562,16 +528,16 @@ func langidBenchDocs(b *testing.B) map[string][]string {
 		b.Fatal(err)
 	}
 	byLang := map[lingua.Language][]string{}
-	for _, text := range readTexts(b, filepath.Join("..", "testdata", "cc-2019-30-00140.dolma.jsonl.gz")) {
+	for _, text := range testutil.ReadJSONLTexts(b, filepath.Join("..", "testdata", "cc-2019-30-00140.dolma.jsonl.gz")) {
 		if r := d.Detect(text); r.Confidence > 0.9 {
 			byLang[r.Language] = append(byLang[r.Language], text)
 		}
 	}
 	return map[string][]string{
-		"eng": cutDocs(readTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), 2000),
+		"eng": cutDocs(testutil.ReadJSONLTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), 2000),
 		"deu": cutDocs(byLang[lingua.German], 2000),
 		"rus": cutDocs(byLang[lingua.Russian], 2000),
-		"arb": cutDocs(readTexts(b, filepath.Join("..", "testdata", "langid", "ara_Arab.jsonl")), 2000),
+		"arb": cutDocs(testutil.ReadJSONLTexts(b, filepath.Join("..", "testdata", "langid", "ara_Arab.jsonl")), 2000),
 		"cmn": cutDocs(byLang[lingua.Chinese], 2000),
 	}
 }
@@ -591,7 +557,7 @@ func BenchmarkLangid(b *testing.B) {
 // BenchmarkLangidLingua measures the lingua scorer on the English
 // documents of BenchmarkLangid, for comparison.
 func BenchmarkLangidLingua(b *testing.B) {
-	docs := cutDocs(readTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), 2000)
+	docs := cutDocs(testutil.ReadJSONLTexts(b, filepath.Join("..", "testdata", "redpajama-cc-2023-06-refined.jsonl")), 2000)
 	benchmarkLangidDocs(b, "{scorer: lingua}", docs[:20])
 }
 

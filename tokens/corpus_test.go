@@ -1,10 +1,10 @@
 package tokens
 
 import (
-	"bufio"
+	"github.com/winnow-data/winnow/internal/testutil"
+
 	"compress/gzip"
 	"encoding/csv"
-	"encoding/json"
 	"go/build"
 	"io"
 	"os"
@@ -22,39 +22,6 @@ const samplePath = "../testdata/cc-2019-30-00140.dolma.jsonl.gz"
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// readJSONLTexts returns the text field of every line of a JSON lines
-// file, gzipped when its name ends in .gz.
-func readJSONLTexts(tb testing.TB, path string) []string {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			tb.Fatalf("reading %s: %v", path, err)
-		}
-		r = zr
-	}
-	var texts []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var doc struct{ Text string }
-		if err := json.Unmarshal(sc.Bytes(), &doc); err != nil {
-			tb.Fatalf("reading %s: %v", path, err)
-		}
-		texts = append(texts, doc.Text)
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatalf("reading %s: %v", path, err)
-	}
-	return texts
 }
 
 // readTSVColumn returns the cells of column in a gzipped TSV file whose
@@ -131,14 +98,14 @@ const (
 // library, when its source is installed.
 func benchGroups(tb testing.TB) map[string][]string {
 	tb.Helper()
-	sample := readJSONLTexts(tb, samplePath)
+	sample := testutil.ReadJSONLTexts(tb, samplePath)
 	groups := map[string][]string{groupWeb: sample}
 	for _, text := range sample {
 		if lang := sampleLanguage(text); lang != "" {
 			groups[lang] = append(groups[lang], text)
 		}
 	}
-	groups[groupEng] = append(groups[groupEng], readJSONLTexts(tb, "../testdata/redpajama-cc-2023-06-refined.jsonl")...)
+	groups[groupEng] = append(groups[groupEng], testutil.ReadJSONLTexts(tb, "../testdata/redpajama-cc-2023-06-refined.jsonl")...)
 
 	for _, name := range []string{"net/http/server.go", "encoding/json/decode.go", "go/parser/parser.go"} {
 		src, err := os.ReadFile(filepath.Join(build.Default.GOROOT, "src", filepath.FromSlash(name)))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tiktoken-go/tokenizer"
+	"github.com/winnow-data/winnow/internal/testutil"
 )
 
 var encodings = []string{Cl100kBase, O200kBase}
@@ -133,7 +134,7 @@ func TestTokenCountKnownValues(t *testing.T) {
 }
 
 func TestTokenCountSample(t *testing.T) {
-	checkSameCounts(t, "sample", readJSONLTexts(t, samplePath))
+	checkSameCounts(t, "sample", testutil.ReadJSONLTexts(t, samplePath))
 }
 
 func TestTokenCountHPLTSentences(t *testing.T) {
@@ -208,7 +209,7 @@ func TestTokenCountRandomFragments(t *testing.T) {
 }
 
 func TestTokenCountConcurrent(t *testing.T) {
-	docs := readJSONLTexts(t, samplePath)
+	docs := testutil.ReadJSONLTexts(t, samplePath)
 	if raceEnabled {
 		docs = docs[:100]
 	}
