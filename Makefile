@@ -9,7 +9,7 @@ DEMO_ROOT ?= winnow-out
 BENCH_DIR ?= bench/out
 BENCH_DOCS ?= 20000
 
-.PHONY: build demo test test-deps chromium awscli bench bench-deps bench-loader bench-quality lint clean
+.PHONY: build demo test test-deps chromium awscli kcat bench bench-deps bench-loader bench-quality lint clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/winnow
@@ -26,7 +26,7 @@ demo: build
 # winnow serve's Arrow stream.
 # versitygw is the S3 server of the object storage tests, and Debian's
 # awscli the independent client that uploads their objects.
-test-deps: tools/duckdb/node_modules/.installed tools/browser/node_modules/.installed tools/arrowjs/node_modules/.installed chromium tools/bin/versitygw awscli
+test-deps: tools/duckdb/node_modules/.installed tools/browser/node_modules/.installed tools/arrowjs/node_modules/.installed chromium tools/bin/versitygw awscli kcat
 
 tools/bin/versitygw:
 	GOBIN=$(CURDIR)/tools/bin $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
@@ -48,6 +48,9 @@ tools/arrowjs/node_modules/.installed: tools/arrowjs/package.json tools/arrowjs/
 	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 	cd tools/arrowjs && npm ci --no-audit --no-fund
 	touch $@
+
+kcat:
+	@command -v kcat >/dev/null || (apt-get update && apt-get install -y kcat)
 
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
