@@ -1,8 +1,11 @@
-// Package objstore reads objects from S3-compatible object storage: it
-// parses s3://bucket/key URLs, lists every object under a prefix and opens
-// objects as streams that retry transient errors. The endpoint, region,
-// addressing style and credentials come from the standard AWS environment
-// variables and the shared credentials file, and are never logged.
+// Package objstore reads and writes objects in S3-compatible object
+// storage. It parses s3://bucket/key URLs, lists every object under a
+// prefix and opens objects as streams that retry transient errors. Store
+// keeps a dataset root under a prefix, with the methods of pipeline.Store
+// and a conditional write (If-None-Match: *) for the commit lock. The
+// endpoint, region, addressing style and credentials come from the
+// standard AWS environment variables and the shared credentials file, and
+// are never logged.
 //
 // It uses github.com/minio/minio-go/v7 (v7.4.1) rather than
 // gocloud.dev/blob (v0.49.0) with its s3blob driver. Reading an 8 MB

@@ -5,13 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 
 	"github.com/minio/minio-go/v7"
 )
 
-// ErrNotFound is wrapped by the errors of a missing bucket or object.
-var ErrNotFound = errors.New("object not found")
+// ErrNotFound is wrapped by the errors of a missing bucket or object. It
+// also matches fs.ErrNotExist, as a missing file does.
+var ErrNotFound error = notFoundError{}
+
+type notFoundError struct{}
+
+func (notFoundError) Error() string { return "object not found" }
+
+// Is makes errors.Is(err, fs.ErrNotExist) hold for a missing object.
+func (notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
 
 func classify(err error) error {
 	var resp minio.ErrorResponse
@@ -37,6 +46,17 @@ type objectReader struct {
 	body        io.ReadCloser
 	offset      int64 // bytes returned so far
 	err         error // sticky error, io.EOF at the end
+}
+
+// openNow returns a stream of the object at key, as Open does, but sends
+// the first request before it returns, so a missing object gives an error
+// that matches ErrNotFound here rather than on the first Read.
+func (c *Client) openNow(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	r := &objectReader{ctx: ctx, c: c, bucket: bucket, key: key, url: URL(bucket, key)}
+	if err := c.do(ctx, r.url, r.request); err != nil {
+		return nil, fmt.Errorf("opening %s: %w", r.url, classify(err))
+	}
+	return r, nil
 }
 
 func (r *objectReader) Read(p []byte) (int, error) {

@@ -36,6 +36,10 @@ type Batch struct {
 	// stage sets one.
 	Details   []string
 	Positions []Position
+	// Replay marks a batch of documents that an earlier attempt of a
+	// resumed run already committed. Stages process it as usual, so their
+	// state is what it was, and the sink discards it.
+	Replay bool
 }
 
 // Len returns the number of rows, alive or dropped.
@@ -316,4 +320,15 @@ func (bb *BatchBuilder) Build(seq uint64) *Batch {
 	bb.n = 0
 	bb.positions = nil
 	return b
+}
+
+// Slice returns a view of rows [lo, hi) of b, for a sink that must see part
+// of a batch before a checkpoint and the rest after it. The view shares b's
+// buffers and has no positions; release it with Release. b stays valid.
+func (b *Batch) Slice(lo, hi int) *Batch {
+	s := &Batch{Seq: b.Seq, Rec: b.Rec.NewSlice(int64(lo), int64(hi)), Dropped: b.Dropped[lo:hi]}
+	if b.Details != nil {
+		s.Details = b.Details[lo:hi]
+	}
+	return s
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -24,6 +27,26 @@ const (
 	DefaultRowGroupMaxBytes = 64 << 20  // bytes of one row group, before compression
 	DefaultZstdLevel        = 3
 )
+
+// Defaults of the Kafka input.
+const (
+	DefaultKafkaGroup          = "winnow"
+	DefaultKafkaStartAt        = KafkaStartEarliest
+	DefaultKafkaFetchMaxBytes  = 16 << 20 // bytes of fetched records the client buffers
+	DefaultKafkaSessionTimeout = 45 * time.Second
+	// KafkaBrokersEnv is the environment variable that lists the brokers,
+	// comma separated, when input.kafka.brokers is empty.
+	KafkaBrokersEnv = "WINNOW_KAFKA_BROKERS"
+)
+
+// Values of KafkaConfig.StartAt.
+const (
+	KafkaStartEarliest = "earliest"
+	KafkaStartLatest   = "latest"
+)
+
+// FormatKafka is the input.format of a Kafka topic.
+const FormatKafka = "kafka"
 
 // DefaultStages is the stage chain of a config that lists none. Language
 // identification runs before the quality filter because quality rules are
@@ -55,8 +78,8 @@ type InputConfig struct {
 	// Paths are files, folders (read recursively) or glob patterns; the
 	// command line's INPUT arguments replace them.
 	Paths []string `yaml:"paths"`
-	// Format is auto (default: by file name), jsonl, parquet, wet, warc
-	// or arc.
+	// Format is auto (default: by file name), jsonl, parquet, wet, warc,
+	// arc, or kafka to read the topic of Kafka instead of files.
 	Format string `yaml:"format"`
 	// Fields maps document columns to record fields.
 	Fields FieldMap `yaml:"fields"`
@@ -65,6 +88,127 @@ type InputConfig struct {
 	// BatchBytes is the maximum text bytes per batch (default 4 MiB); a
 	// batch always holds at least one document.
 	BatchBytes int `yaml:"batch_bytes"`
+	// Kafka sets the topic and consumer group read when Format is kafka.
+	Kafka KafkaConfig `yaml:"kafka"`
+}
+
+// KafkaConfig sets how a run reads a Kafka topic. Each record's value is
+// one JSON document, mapped to columns by input.fields as a JSON line is.
+type KafkaConfig struct {
+	// Brokers are the host:port addresses first contacted (default: the
+	// comma-separated list in WINNOW_KAFKA_BROKERS).
+	Brokers []string `yaml:"brokers"`
+	// Topic is the topic read; it is required.
+	Topic string `yaml:"topic"`
+	// Group is the consumer group whose members share the topic's
+	// partitions (default winnow).
+	Group string `yaml:"group"`
+	// StartAt is the start of a partition without a committed offset:
+	// earliest (default) or latest.
+	StartAt string `yaml:"start_at"`
+	// StopWhenIdle, when above 0, ends the input after no record arrived
+	// for that long, as in 30s; 0 (default) reads until the run is stopped.
+	StopWhenIdle time.Duration `yaml:"stop_when_idle"`
+	// FetchMaxBytes bounds the bytes of fetched records the client buffers
+	// (default 16 MiB).
+	FetchMaxBytes int `yaml:"fetch_max_bytes"`
+	// SessionTimeout is how long the group waits for a member that stopped
+	// sending heartbeats, as after a crash, before it gives the member's
+	// partitions to the others (default 45s, Kafka's). The broker bounds
+	// it (6s to 30m by default).
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+}
+
+// ApplyDefaults fills every unset field of k with its default, the
+// brokers from the environment variable KafkaBrokersEnv.
+func (k *KafkaConfig) ApplyDefaults() {
+	if len(k.Brokers) == 0 {
+		for _, b := range strings.Split(os.Getenv(KafkaBrokersEnv), ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				k.Brokers = append(k.Brokers, b)
+			}
+		}
+	}
+	if k.Group == "" {
+		k.Group = DefaultKafkaGroup
+	}
+	if k.StartAt == "" {
+		k.StartAt = DefaultKafkaStartAt
+	}
+	if k.FetchMaxBytes == 0 {
+		k.FetchMaxBytes = DefaultKafkaFetchMaxBytes
+	}
+	if k.SessionTimeout == 0 {
+		k.SessionTimeout = DefaultKafkaSessionTimeout
+	}
+}
+
+// Bounds of KafkaConfig.FetchMaxBytes. The maximum is a sanity bound:
+// the buffer exists to bound memory, and a fetch rarely gains from more.
+const (
+	minKafkaFetchMaxBytes = 1 << 10
+	maxKafkaFetchMaxBytes = 256 << 20
+)
+
+// Validate checks k after ApplyDefaults and returns an error naming the
+// first bad field, as in "input.kafka.topic: missing".
+func (k *KafkaConfig) Validate() error {
+	if len(k.Brokers) == 0 {
+		return fmt.Errorf("input.kafka.brokers: missing: list the brokers as host:port, or set %s", KafkaBrokersEnv)
+	}
+	for i, b := range k.Brokers {
+		host, port, err := net.SplitHostPort(b)
+		if err == nil {
+			_, err = strconv.ParseUint(port, 10, 16)
+		}
+		if err != nil || host == "" {
+			return fmt.Errorf("input.kafka.brokers[%d]: invalid value %q: must be host:port, as in 127.0.0.1:9092", i, b)
+		}
+	}
+	if k.Topic == "" {
+		return errors.New("input.kafka.topic: missing: name the topic to read")
+	}
+	if !ValidKafkaTopic(k.Topic) {
+		return fmt.Errorf("input.kafka.topic: invalid value %q: a topic name is 1 to 249 letters, digits, '.', '_' or '-', and not . or ..", k.Topic)
+	}
+	if k.Group == "" {
+		return errors.New("input.kafka.group: missing: name the consumer group")
+	}
+	switch k.StartAt {
+	case KafkaStartEarliest, KafkaStartLatest:
+	default:
+		return fmt.Errorf("input.kafka.start_at: invalid value %q: use earliest or latest", k.StartAt)
+	}
+	if k.SessionTimeout < time.Second {
+		return fmt.Errorf("input.kafka.session_timeout: invalid value %s: must be at least 1s", k.SessionTimeout)
+	}
+	if k.StopWhenIdle < 0 {
+		return fmt.Errorf("input.kafka.stop_when_idle: invalid value %s: must be 0 (read until stopped) or more", k.StopWhenIdle)
+	}
+	if k.FetchMaxBytes < minKafkaFetchMaxBytes || k.FetchMaxBytes > maxKafkaFetchMaxBytes {
+		return fmt.Errorf("input.kafka.fetch_max_bytes: invalid value %d: must be %d to %d", k.FetchMaxBytes, minKafkaFetchMaxBytes, maxKafkaFetchMaxBytes)
+	}
+	return nil
+}
+
+// ValidKafkaTopic reports whether name is a legal Kafka topic name: 1 to
+// 249 ASCII letters, digits, '.', '_' or '-', other than "." and "..".
+func ValidKafkaTopic(name string) bool {
+	if name == "" || len(name) > 249 || name == "." || name == ".." {
+		return false
+	}
+	for _, c := range []byte(name) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// isZero reports whether no field of k is set.
+func (k *KafkaConfig) isZero() bool {
+	return len(k.Brokers) == 0 && k.Topic == "" && k.Group == "" && k.StartAt == "" && k.StopWhenIdle == 0 && k.FetchMaxBytes == 0 && k.SessionTimeout == 0
 }
 
 // FieldMap names the record field of each document column, as a dotted path
@@ -93,7 +237,32 @@ type OutputConfig struct {
 	// duplicate), to Parquet files under ROOT/rejects for audit (default
 	// false).
 	Rejects bool `yaml:"rejects"`
+	// CommitEvery sets how often a run commits while it reads. A file run
+	// commits a checkpoint, which a restarted run resumes from, at the
+	// first shard boundary after either limit is reached; a Kafka run
+	// commits a version, and then the offsets it holds. Default: 300
+	// seconds for files, 50,000 documents or 60 seconds for Kafka.
+	// Setting both limits to 0 turns checkpoints off.
+	CommitEvery *CommitEvery `yaml:"commit_every"`
+	// MaxBytesPerSecond caps the text bytes the sink writes per second,
+	// to share a store's bandwidth with other jobs; 0 (default) sets no
+	// cap. The stages and the source slow down to it: a Kafka source stops
+	// fetching while the pipeline is full.
+	MaxBytesPerSecond int64 `yaml:"max_bytes_per_second"`
 }
+
+// CommitEvery is a commit interval: a commit is due when either limit is
+// reached. A zero field sets no limit.
+type CommitEvery struct {
+	Docs    int64   `yaml:"docs"`    // documents written since the last commit
+	Seconds float64 `yaml:"seconds"` // seconds since the last commit
+}
+
+// Default commit intervals; see OutputConfig.CommitEvery.
+var (
+	DefaultCommitEveryFiles = CommitEvery{Seconds: 300}
+	DefaultCommitEveryKafka = CommitEvery{Docs: 50_000, Seconds: 60}
+)
 
 // Source keys of the balance accounting.
 const (
@@ -208,7 +377,7 @@ func LoadConfig(path string) (*Config, error) {
 			cfg.Input.Paths[i] = filepath.Join(dir, p)
 		}
 	}
-	if explicitRoot && !filepath.IsAbs(cfg.Output.Root) {
+	if explicitRoot && !filepath.IsAbs(cfg.Output.Root) && !strings.Contains(cfg.Output.Root, "://") {
 		cfg.Output.Root = filepath.Join(dir, cfg.Output.Root)
 	}
 	return cfg, nil
@@ -233,6 +402,9 @@ func parseConfig(raw []byte, rootSet *bool) (*Config, error) {
 	if err := checkKnownFields(&doc, reflect.TypeOf(cfg), ""); err != nil {
 		return nil, err
 	}
+	if err := checkKafkaDuration(&doc); err != nil {
+		return nil, err
+	}
 	if err := checkIntegers(&doc, reflect.TypeOf(cfg), ""); err != nil {
 		return nil, err
 	}
@@ -248,6 +420,39 @@ func parseConfig(raw []byte, rootSet *bool) (*Config, error) {
 	return cfg, nil
 }
 
+// checkKafkaDuration reports an input.kafka.stop_when_idle that is not a
+// duration with a unit. yaml.v3 rejects a bare number for a time.Duration
+// with an error that does not name the field.
+func checkKafkaDuration(doc *yaml.Node) error {
+	node := mappingValue(mappingValue(mappingValue(doc, "input"), "kafka"), "stop_when_idle")
+	if node == nil {
+		return nil
+	}
+	if node.Kind == yaml.ScalarNode && node.ShortTag() == "!!str" {
+		if _, err := time.ParseDuration(node.Value); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("line %d: input.kafka.stop_when_idle: invalid value %q: must be a duration with a unit, such as 30s or 5m", node.Line, node.Value)
+}
+
+// mappingValue returns the value of key in the mapping node, or in the
+// mapping that a document node holds, or nil.
+func mappingValue(node *yaml.Node, key string) *yaml.Node {
+	if node != nil && node.Kind == yaml.DocumentNode && len(node.Content) == 1 {
+		node = node.Content[0]
+	}
+	if node == nil || node.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == key {
+			return node.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // ApplyDefaults fills every unset field with its default.
 func (c *Config) ApplyDefaults() {
 	if c.Input.Format == "" {
@@ -258,6 +463,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Input.BatchBytes == 0 {
 		c.Input.BatchBytes = DefaultBatchBytes
+	}
+	if c.Input.Format == FormatKafka {
+		c.Input.Kafka.ApplyDefaults()
 	}
 	if c.Stages == nil {
 		c.DefaultChain = true
@@ -283,6 +491,13 @@ func (c *Config) ApplyDefaults() {
 	if c.Output.ZstdLevel == 0 {
 		c.Output.ZstdLevel = DefaultZstdLevel
 	}
+	if c.Output.CommitEvery == nil {
+		every := DefaultCommitEveryFiles
+		if c.Input.Format == "kafka" {
+			every = DefaultCommitEveryKafka
+		}
+		c.Output.CommitEvery = &every
+	}
 }
 
 // Validate checks every field and returns an error naming the first bad
@@ -290,8 +505,18 @@ func (c *Config) ApplyDefaults() {
 func (c *Config) Validate() error {
 	switch c.Input.Format {
 	case "auto", "jsonl", "parquet", "wet", "warc", "arc":
+		if !c.Input.Kafka.isZero() {
+			return c.errorf("input.kafka: set, but input.format is %q: set input.format to kafka to read the topic, or remove input.kafka", c.Input.Format)
+		}
+	case FormatKafka:
+		if len(c.Input.Paths) > 0 {
+			return c.errorf("input.paths: invalid value %q with input.format kafka: a Kafka input reads input.kafka.topic, so remove the paths", c.Input.Paths)
+		}
+		if err := c.Input.Kafka.Validate(); err != nil {
+			return c.errorf("%w", err)
+		}
 	default:
-		return c.errorf("input.format: invalid value %q: use auto, jsonl, parquet, wet, warc or arc", c.Input.Format)
+		return c.errorf("input.format: invalid value %q: use auto, jsonl, parquet, wet, warc, arc or kafka", c.Input.Format)
 	}
 	if c.Input.BatchSize < 1 {
 		return c.errorf("input.batch_size: invalid value %d: must be at least 1", c.Input.BatchSize)
@@ -324,6 +549,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Output.ZstdLevel < 1 || c.Output.ZstdLevel > 22 {
 		return c.errorf("output.zstd_level: invalid value %d: must be 1 to 22", c.Output.ZstdLevel)
+	}
+	if c.Output.MaxBytesPerSecond < 0 {
+		return c.errorf("output.max_bytes_per_second: invalid value %d: must be 0 (no cap) or more", c.Output.MaxBytesPerSecond)
+	}
+	if e := c.Output.CommitEvery; e != nil && e.Docs < 0 {
+		return c.errorf("output.commit_every.docs: invalid value %d: must be 0 (no limit) or more", e.Docs)
+	}
+	if e := c.Output.CommitEvery; e != nil && e.Seconds < 0 {
+		return c.errorf("output.commit_every.seconds: invalid value %g: must be 0 (no limit) or more", e.Seconds)
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Stages {

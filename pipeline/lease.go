@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"sync"
 	"time"
 )
@@ -49,7 +50,7 @@ func (l LeaseInfo) Stale(now time.Time) bool {
 
 // Lease is held by a process while it writes files it has not committed.
 type Lease struct {
-	store *LocalStore
+	store Store
 	name  string
 	data  []byte
 	stop  chan struct{}
@@ -59,6 +60,17 @@ type Lease struct {
 // TakeLease writes a lease file for this process and refreshes it in the
 // background until Release. Take it before writing the first shard.
 func (s *LocalStore) TakeLease(command string) (*Lease, error) {
+	return TakeLease(s, command)
+}
+
+// TakeLease writes a lease file for this process to store, as
+// LocalStore.TakeLease does, on any store that can delete files. On a
+// LocalStore the refresh sets the file's modification time. On another
+// store it writes the file again, which sets its Last-Modified time.
+func TakeLease(store Store, command string) (*Lease, error) {
+	if _, ok := store.(Remover); !ok {
+		return nil, fmt.Errorf("taking a lease on %s: the store cannot delete files, which releasing a lease needs", store)
+	}
 	suffix := make([]byte, 4)
 	if _, err := rand.Read(suffix); err != nil {
 		return nil, err
@@ -70,27 +82,32 @@ func (s *LocalStore) TakeLease(command string) (*Lease, error) {
 		return nil, err
 	}
 	name := fmt.Sprintf("%s-%d-%s.json", info.StartedAt.Format("20060102T150405Z"), info.PID, hex.EncodeToString(suffix))
-	l := &Lease{store: s, name: storePath(LeasesDir, name), data: data, stop: make(chan struct{})}
-	if err := s.WriteFile(l.name, data); err != nil {
-		return nil, fmt.Errorf("taking a lease on %s: %w", s.root, err)
+	l := &Lease{store: store, name: storePath(LeasesDir, name), data: data, stop: make(chan struct{})}
+	if err := store.WriteFile(l.name, data); err != nil {
+		return nil, fmt.Errorf("taking a lease on %s: %w", store, err)
 	}
 	l.done.Add(1)
 	go l.refresh()
 	return l, nil
 }
 
-// refresh touches the lease file every LeaseRefresh, and writes it again
-// if gc removed it as stale while this process was stopped.
+// refresh marks the lease file as current every LeaseRefresh, and writes
+// it again if gc removed it as stale while this process was stopped.
 func (l *Lease) refresh() {
 	defer l.done.Done()
 	tick := time.NewTicker(LeaseRefresh)
 	defer tick.Stop()
-	p, _ := l.store.localPath(l.name)
+	local, isLocal := l.store.(*LocalStore)
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-tick.C:
+			if !isLocal {
+				_ = l.store.WriteFile(l.name, l.data)
+				continue
+			}
+			p, _ := local.localPath(l.name)
 			now := time.Now()
 			if err := os.Chtimes(p, now, now); errors.Is(err, fs.ErrNotExist) {
 				_ = l.store.WriteFile(l.name, l.data)
@@ -103,19 +120,19 @@ func (l *Lease) refresh() {
 func (l *Lease) Release() {
 	close(l.stop)
 	l.done.Wait()
-	_ = l.store.Remove(l.name)
+	_ = l.store.(Remover).Remove(l.name)
 }
 
 // ReadLeases returns every lease of the root, stale ones included.
-func ReadLeases(s *LocalStore) ([]LeaseInfo, error) {
+func ReadLeases(s Store) ([]LeaseInfo, error) {
 	names, err := s.List(LeasesDir)
 	if err != nil {
 		return nil, fmt.Errorf("listing leases: %w", err)
 	}
 	var out []LeaseInfo
 	for _, name := range names {
-		p := filepath.Join(s.root, LeasesDir, name)
-		st, err := os.Stat(p)
+		p := storePath(LeasesDir, name)
+		st, err := s.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // released meanwhile
 		}
@@ -123,7 +140,7 @@ func ReadLeases(s *LocalStore) ([]LeaseInfo, error) {
 			return nil, fmt.Errorf("reading lease %s: %w", name, err)
 		}
 		info := LeaseInfo{}
-		data, err := os.ReadFile(p)
+		data, err := readAll(s, p)
 		if err == nil {
 			err = json.Unmarshal(data, &info)
 		}
@@ -137,3 +154,16 @@ func ReadLeases(s *LocalStore) ([]LeaseInfo, error) {
 	}
 	return out, nil
 }
+
+func readAll(s Store, name string) ([]byte, error) {
+	rc, err := s.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// Name returns the lease's file name under LeasesDir, which a run records
+// so a later process can tell whether the run's process still lives.
+func (l *Lease) Name() string { return path.Base(l.name) }

@@ -48,6 +48,13 @@ type Manifest struct {
 	// from this version. ReadManifest fills it from the forget records. A
 	// committed manifest has it only when it copied an earlier one's.
 	Forgotten []ForgetNote `json:"forgotten,omitempty"`
+	// Run ties the version to the run that made it and, for a checkpoint,
+	// says where a restarted run continues. Versions made by other
+	// commands have none.
+	Run *RunRecord `json:"run,omitempty"`
+	// Kafka records, per topic read, the next offset of every partition
+	// the versions so far consumed.
+	Kafka []KafkaRecord `json:"kafka,omitempty"`
 }
 
 // BalanceTotals are the documents, text bytes and tokens of a group that

@@ -180,6 +180,49 @@ func (s *LocalStore) WriteFile(name string, data []byte) (err error) {
 	return SyncDir(dir)
 }
 
+// WriteFileIfAbsent writes data to the file name as WriteFile does, but
+// only when name does not exist. Otherwise it returns an error that
+// matches fs.ErrExist. The data goes to a synced temporary file first, which is
+// then hard-linked to name: link(2) fails when name exists, so the check
+// and the write are one step, and a reader never sees a part of data.
+func (s *LocalStore) WriteFileIfAbsent(name string, data []byte) (err error) {
+	p, err := s.localPath(name)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(p)
+	if err := s.makeDirs(dir); err != nil {
+		return err
+	}
+
+	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(p)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	// NOTE: file systems without hard links (some network and FUSE file
+	// systems) fail here, and so do commits to a root on them.
+	if err := os.Link(f.Name(), p); err != nil {
+		return fmt.Errorf("creating %s: %w", p, err)
+	}
+	return SyncDir(dir)
+}
+
 // Remove deletes the file name and syncs its folder, so the removal is
 // durable. A missing file gives an error that matches fs.ErrNotExist.
 func (s *LocalStore) Remove(name string) error {
@@ -256,8 +299,34 @@ const commitLockStale = 10 * time.Minute
 // LockCommits takes the root's commit lock, waiting up to wait for another
 // process to release it, and returns the function that releases it. Runs
 // that commit to the same root at once take turns, so each records the
-// other's version as its parent.
+// other's version as its parent. It is the function LockCommits on s:
+// while it is held, Commit on s commits under it.
 func (s *LocalStore) LockCommits(wait time.Duration) (func(), error) {
+	return LockCommits(s, wait)
+}
+
+// deadLockHolder reads the lock file p and reports whether it names a
+// process of this host that no longer runs, as after a crash mid-commit,
+// with the content it read.
+func deadLockHolder(p string) (string, bool) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", false
+	}
+	var pid int
+	var host string
+	if n, _ := fmt.Sscanf(string(data), "pid %d host %s", &pid, &host); n != 2 {
+		return "", false
+	}
+	me, _ := os.Hostname()
+	return string(data), host == me && pid > 0 && !processRunning(pid)
+}
+
+// lockFile creates the lock file refs/.commit.lock with O_EXCL, waiting up
+// to wait for another process to delete it, and returns the function that
+// deletes it. A lock file older than commitLockStale is deleted as left
+// over from a crash.
+func (s *LocalStore) lockFile(wait time.Duration) (func(), error) {
 	p, err := s.localPath(commitLockName)
 	if err != nil {
 		return nil, err
@@ -269,7 +338,8 @@ func (s *LocalStore) LockCommits(wait time.Duration) (func(), error) {
 	for {
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err == nil {
-			fmt.Fprintf(f, "pid %d\n", os.Getpid())
+			host, _ := os.Hostname()
+			fmt.Fprintf(f, "pid %d host %s\n", os.Getpid(), host)
 			f.Close()
 			return func() { os.Remove(p) }, nil
 		}
@@ -278,6 +348,14 @@ func (s *LocalStore) LockCommits(wait time.Duration) (func(), error) {
 		}
 		if st, serr := os.Stat(p); serr == nil && time.Since(st.ModTime()) > commitLockStale {
 			os.Remove(p)
+			continue
+		}
+		if content, dead := deadLockHolder(p); dead {
+			// Read it again just before deleting, so that a lock another
+			// waiter took since is less likely to be deleted by mistake.
+			if again, err := os.ReadFile(p); err == nil && string(again) == content {
+				os.Remove(p)
+			}
 			continue
 		}
 		if time.Now().After(deadline) {

@@ -49,26 +49,53 @@ var (
 // does not, Commit writes nothing and returns an error that matches
 // ErrStaleParent.
 //
-// The manifest is written last and atomically, so a version either exists
-// whole or not at all. refs/latest is then pointed at it the same way. A
-// crash between the two leaves a version that exists but is not the latest.
+// Commit runs under the root's commit lock (see LockCommits for the
+// protocol on each kind of store). It takes the lock itself, unless a
+// LockCommits call on the same store value is in force. A caller that
+// reads the latest version to build m, as an appending run does, takes
+// the lock first, so that no other commit lands in between. The steps
+// are:
 //
-// NOTE: the parent check and the ref update are two steps, so two writers
-// committing at the same instant can both pass the check. A store with a
-// conditional write would close that gap.
+//  1. check that every shard is present with its size;
+//  2. check that m.Parent is the latest version;
+//  3. check that the lock is still this holder's, since another process
+//     may have taken it over as stale;
+//  4. write the manifest versions/<id>.json, atomically;
+//  5. point refs/latest at the new version, atomically.
+//
+// The manifest is written last of the version's files, so a version
+// exists whole or not at all, and a version without a manifest does not
+// exist. A crash between steps 4 and 5 leaves a version that exists but
+// is not the latest. Two writers that each take the lock cannot both
+// commit on the same parent: the second one to get the lock finds that
+// the parent is no longer the latest version and gets ErrStaleParent.
+//
+// NOTE: the lock expires 10 minutes after it was taken. A holder that
+// stops for longer between steps 3 and 5 can still commit on a parent
+// that is no longer the latest.
 func Commit(store Store, m *Manifest) (string, error) {
 	return commit(store, m, true)
 }
 
-// CommitHeld publishes m as Commit does, with the same parent check, but
-// leaves refs/latest where it is. `winnow run --fail-on-expectation` commits
-// a version whose data tests failed this way: the version is readable by
-// id or tag, and the next run still builds on the current latest version.
+// CommitHeld publishes m as Commit does, with the same lock and parent
+// check, but leaves refs/latest where it is. `winnow run
+// --fail-on-expectation` commits a version whose data tests failed this
+// way: the version is readable by id or tag, and the next run still
+// builds on the current latest version.
 func CommitHeld(store Store, m *Manifest) (string, error) {
 	return commit(store, m, false)
 }
 
 func commit(store Store, m *Manifest, moveLatest bool) (string, error) {
+	lock := heldCommitLock(store)
+	if lock == nil {
+		var err error
+		if lock, err = acquireCommitLock(store, CommitLockWait); err != nil {
+			return "", fmt.Errorf("committing version: %w", err)
+		}
+		defer lock.release()
+	}
+
 	m.Format = ManifestFormat
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now().UTC()
@@ -83,6 +110,9 @@ func commit(store Store, m *Manifest, moveLatest bool) (string, error) {
 	id, data, err := encodeManifest(m)
 	if err != nil {
 		return "", fmt.Errorf("committing version: %w", err)
+	}
+	if err := lock.verify(); err != nil {
+		return "", fmt.Errorf("committing version %s: %w", id, err)
 	}
 	if err := store.WriteFile(manifestPath(id), data); err != nil {
 		return "", fmt.Errorf("writing manifest of version %s: %w", id, err)

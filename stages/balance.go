@@ -153,3 +153,12 @@ func URLDomain(u string) string {
 }
 
 var _ pipeline.Sink = (*Balance)(nil)
+
+// Reset forgets every count, so the next Record covers only the batches
+// written after it. A Kafka run resets after each version, whose balance
+// counts that version's documents alone.
+func (a *Balance) Reset() {
+	a.langs = map[string]*pipeline.BalanceTotals{}
+	a.sources = map[string]*pipeline.BalanceTotals{}
+	a.cells = map[[2]string]*pipeline.BalanceTotals{}
+}

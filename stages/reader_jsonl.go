@@ -418,17 +418,16 @@ func trimEOL(line []byte) []byte {
 // record index and are counted as EventBlankLine, but not logged.
 type jsonlReader struct {
 	lines   lineReader
-	mapper  jsonMapper
-	members []jsonMember
+	decoder jsonRecordDecoder
 	events  *inputEvents
 	records int64
 }
 
 func newJSONLReader(r io.Reader, paths columnPaths, maxRecord int, events *inputEvents) *jsonlReader {
 	return &jsonlReader{
-		lines:  lineReader{br: bufio.NewReaderSize(r, readBufferSize), max: maxRecord},
-		mapper: jsonMapper{paths: paths},
-		events: events,
+		lines:   lineReader{br: bufio.NewReaderSize(r, readBufferSize), max: maxRecord},
+		decoder: jsonRecordDecoder{mapper: jsonMapper{paths: paths}},
+		events:  events,
 	}
 }
 
@@ -463,21 +462,39 @@ func (r *jsonlReader) read(d *pipeline.Doc) (bool, error) {
 
 // decode fills d from one line and reports whether it holds a document.
 func (r *jsonlReader) decode(line []byte, index int64, d *pipeline.Doc) bool {
-	var err error
-	r.members, err = r.mapper.scan.record(line, r.members[:0])
-	if err != nil {
-		r.events.add(EventMalformedJSON, "line", index+1, err)
+	if !r.decoder.decode(line, r.events, "line", index+1, d) {
 		return false
 	}
-	if n := r.mapper.scan.loneSurrogates; n > 0 {
-		r.events.add(EventLoneSurrogate, "line", index+1, fmt.Errorf("%d lone UTF-16 surrogate escapes, decoded as U+FFFD", n))
-	}
-	if !r.mapper.fill(d, r.members) {
-		r.events.add(EventMissingText, "line", index+1, errMissingText)
-		return false
-	}
-	r.events.repairUTF8(d, "line", index+1)
 	d.InputOffset = index
+	return true
+}
+
+// jsonRecordDecoder fills documents from records that each hold one JSON
+// object, such as the lines of a JSONL file or the values of Kafka
+// records. It keeps scratch buffers between records.
+type jsonRecordDecoder struct {
+	mapper  jsonMapper
+	members []jsonMember
+}
+
+// decode fills d from record and reports whether it holds a document. It
+// counts a bad record on events, logged under posKey at pos, such as
+// "line" 12 or "offset" 4031.
+func (j *jsonRecordDecoder) decode(record []byte, events *inputEvents, posKey string, pos int64, d *pipeline.Doc) bool {
+	var err error
+	j.members, err = j.mapper.scan.record(record, j.members[:0])
+	if err != nil {
+		events.add(EventMalformedJSON, posKey, pos, err)
+		return false
+	}
+	if n := j.mapper.scan.loneSurrogates; n > 0 {
+		events.add(EventLoneSurrogate, posKey, pos, fmt.Errorf("%d lone UTF-16 surrogate escapes, decoded as U+FFFD", n))
+	}
+	if !j.mapper.fill(d, j.members) {
+		events.add(EventMissingText, posKey, pos, errMissingText)
+		return false
+	}
+	events.repairUTF8(d, posKey, pos)
 	return true
 }
 

@@ -13,7 +13,8 @@ const ReasonSource = "source"
 func init() {
 	pipeline.DeclareReasons(ReasonSource,
 		EventMalformedJSON, EventOversizedRecord, EventMissingText, EventBlankLine,
-		EventMalformedWARC, EventTruncatedFile, EventEmptyFile, EventReadError)
+		EventMalformedWARC, EventTruncatedFile, EventEmptyFile, EventReadError,
+		EventEmptyRecord)
 	pipeline.DeclareReasons("normalize", normalizeReasonInvalidUTF8, normalizeReasonEmptyText)
 	pipeline.DeclareReasons("gopher_quality",
 		gopherShortDoc, gopherLongDoc, gopherMeanWordLengthLow, gopherMeanWordLengthHigh,

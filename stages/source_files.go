@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/winnow-data/winnow/pipeline"
@@ -89,7 +91,18 @@ type FileSource struct {
 	inputs    []Input
 	paths     columnPaths
 	maxRecord int
-	records   []pipeline.InputRecord
+
+	mu      sync.Mutex // guards records, which the sink reads while Run appends
+	records []pipeline.InputRecord
+
+	resume *sourceResume // where a resumed run starts, nil to read everything
+}
+
+// sourceResume is where a resumed run starts reading; see SetResume.
+type sourceResume struct {
+	point  pipeline.ResumePoint
+	prior  []pipeline.InputRecord
+	replay bool
 }
 
 var _ pipeline.Source = (*FileSource)(nil)
@@ -142,27 +155,86 @@ func (s *FileSource) KeepWorkerShare(worker, workers int) {
 // Inputs returns one record per input that Run reached, in reading order:
 // its size and SHA-256, the records and decoded bytes read, and whether it
 // was read to its end. Call it after Run returns.
-func (s *FileSource) Inputs() []pipeline.InputRecord { return s.records }
+func (s *FileSource) Inputs() []pipeline.InputRecord { return s.InputsDone(-1) }
+
+// InputsDone returns a copy of the records of the first n inputs Run
+// finished, or of all of them when n is negative. It is safe to call while
+// Run goes on: the sink calls it at checkpoints, once the documents of
+// those inputs have reached it.
+func (s *FileSource) InputsDone(n int) []pipeline.InputRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n < 0 || n > len(s.records) {
+		n = len(s.records)
+	}
+	return slices.Clone(s.records[:n])
+}
+
+// SetResume makes Run start at point instead of the beginning: the inputs
+// before point.InputIndex are not read again, and their records are taken
+// from prior; the input at that index is read from its start but its
+// records before point.Record are skipped. With replay set they are not
+// skipped but emitted in batches marked Replay, so stages whose state
+// depends on every document before the point (deduplication followed by a
+// filter) rebuild it, and the sink discards them. Call it before Run.
+func (s *FileSource) SetResume(point pipeline.ResumePoint, prior []pipeline.InputRecord, replay bool) error {
+	if point.InputIndex < 0 || point.InputIndex > len(s.inputs) || len(prior) < point.InputIndex {
+		return fmt.Errorf("resuming at %s: input number %d is out of range (%d inputs)", point, point.InputIndex, len(s.inputs))
+	}
+	if point.InputIndex < len(s.inputs) && s.inputs[point.InputIndex].Name != point.Input {
+		return fmt.Errorf("resuming at %s: input number %d is now %s: the inputs changed since the checkpoint", point, point.InputIndex, s.inputs[point.InputIndex].Name)
+	}
+	for i, rec := range prior[:point.InputIndex] {
+		if s.inputs[i].Name != rec.URI {
+			return fmt.Errorf("resuming at %s: input number %d is now %s, was %s: the inputs changed since the checkpoint", point, i, s.inputs[i].Name, rec.URI)
+		}
+	}
+	s.resume = &sourceResume{point: point, prior: slices.Clone(prior[:point.InputIndex]), replay: replay}
+	return nil
+}
 
 // Run reads every input and emits batches in order. Bad records and bad
 // files are counted and logged, never returned; Run returns an error only
 // when ctx is done or emit fails.
 func (s *FileSource) Run(ctx context.Context, emit func(*pipeline.Batch) error) error {
+	s.mu.Lock()
 	s.records = make([]pipeline.InputRecord, 0, len(s.inputs))
+	s.mu.Unlock()
 	out := &batcher{bb: pipeline.NewBatchBuilder(), emit: emit, maxDocs: s.cfg.BatchSize, maxBytes: s.cfg.BatchBytes}
-	for _, in := range s.inputs {
+	for i, in := range s.inputs {
 		if err := ctx.Err(); err != nil {
 			out.discard()
 			return err
 		}
-		rec, err := s.readInput(ctx, in, out)
-		s.records = append(s.records, rec)
+		var skip int64
+		replay := false
+		if r := s.resume; r != nil {
+			if i < r.point.InputIndex && !r.replay {
+				s.addRecord(r.prior[i])
+				continue
+			}
+			switch {
+			case i < r.point.InputIndex:
+				skip = -1 // replay the whole input
+			case i == r.point.InputIndex:
+				skip = r.point.Record
+			}
+			replay = r.replay
+		}
+		rec, err := s.readInput(ctx, in, out, skip, replay)
+		s.addRecord(rec)
 		if err != nil {
 			out.discard()
 			return err
 		}
 	}
 	return out.flush()
+}
+
+func (s *FileSource) addRecord(rec pipeline.InputRecord) {
+	s.mu.Lock()
+	s.records = append(s.records, rec)
+	s.mu.Unlock()
 }
 
 // docReader decodes one input into documents.
@@ -180,7 +252,11 @@ type docReader interface {
 
 // readInput reads one input into out and returns its record. The error is
 // not nil only when the run must stop.
-func (s *FileSource) readInput(ctx context.Context, in Input, out *batcher) (pipeline.InputRecord, error) {
+//
+// The first skip records of the input were consumed by an earlier attempt
+// of the run: they are skipped, or with replay emitted in replay batches. A
+// negative skip means the whole input.
+func (s *FileSource) readInput(ctx context.Context, in Input, out *batcher, skip int64, replay bool) (pipeline.InputRecord, error) {
 	rec := pipeline.InputRecord{URI: in.Name, Path: in.Path, Format: in.Format}
 	events := &inputEvents{env: s.env, path: in.Path, invalidName: in.nameRepaired, counts: map[string]int64{}}
 	defer events.flush()
@@ -197,7 +273,7 @@ func (s *FileSource) readInput(ctx context.Context, in Input, out *batcher) (pip
 	var offset int64
 	var runErr error
 	if inputErr == nil {
-		inputErr, runErr = pump(ctx, in.Name, r, out)
+		inputErr, runErr = pump(ctx, in.Name, r, out, skip, replay)
 		rec.Records, offset = r.progress()
 	}
 	release()
@@ -269,10 +345,17 @@ func (s *FileSource) newDocReader(in Input, raw *rawFile, events *inputEvents) (
 
 // pump moves the documents of one input into out. inputErr ended the input
 // early; runErr ends the run (ctx done or emit failed).
-func pump(ctx context.Context, name string, r docReader, out *batcher) (inputErr, runErr error) {
+//
+// Records before skip (all of them when skip is negative) were consumed by
+// an earlier attempt: with replay they go out in replay batches, otherwise
+// they are read past and not emitted.
+func pump(ctx context.Context, name string, r docReader, out *batcher, skip int64, replay bool) (inputErr, runErr error) {
 	// covered is the first record not yet in a batch's positions. A
 	// document's position starts there so that skipped records are covered.
 	var covered int64
+	if !replay && skip > 0 {
+		covered = skip
+	}
 	for n := 0; ; n++ {
 		if n%ctxCheckInterval == 0 {
 			if err := ctx.Err(); err != nil {
@@ -284,6 +367,13 @@ func pump(ctx context.Context, name string, r docReader, out *batcher) (inputErr
 		if !ok {
 			inputErr = err
 			break
+		}
+		consumed := skip < 0 || d.InputOffset < skip
+		if consumed && !replay {
+			continue
+		}
+		if err := out.setReplay(consumed); err != nil {
+			return nil, err
 		}
 		d.Input = name
 		if d.ID == "" {
@@ -297,6 +387,9 @@ func pump(ctx context.Context, name string, r docReader, out *batcher) (inputErr
 		}
 	}
 	if records, off := r.progress(); records > covered {
+		if err := out.setReplay(replay && (skip < 0 || records <= skip)); err != nil {
+			return inputErr, err
+		}
 		out.cover(pipeline.Position{Input: name, FirstRecord: covered, EndRecord: records, EndOffset: off})
 	}
 	return inputErr, nil
@@ -314,6 +407,20 @@ type batcher struct {
 	maxDocs  int
 	maxBytes int
 	pending  bool // positions were added since the last batch
+	replay   bool // the batch being built replays consumed records
+}
+
+// setReplay marks the documents added next as replayed or not, cutting the
+// batch where that changes so a batch is wholly one or the other.
+func (b *batcher) setReplay(replay bool) error {
+	if replay == b.replay {
+		return nil
+	}
+	if err := b.flush(); err != nil {
+		return err
+	}
+	b.replay = replay
+	return nil
 }
 
 func (b *batcher) add(d *pipeline.Doc, p pipeline.Position) error {
@@ -340,6 +447,7 @@ func (b *batcher) flush() error {
 		return nil
 	}
 	batch := b.bb.Build(b.seq)
+	batch.Replay = b.replay
 	b.seq++
 	b.pending = false
 	return b.emit(batch)

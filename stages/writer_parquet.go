@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"unicode"
@@ -86,30 +87,35 @@ func (r *shardRow) size() int64 {
 // OutputConfig.ShardMaxBytes or beyond, so a shard can exceed the cap by up
 // to one compressed row group plus the footer.
 //
-// Each shard is written under a temporary name, synced and renamed to
-// shards/<h>.parquet, where h is the first 32 hex digits of the SHA-256 of
-// its bytes. At most one row group is buffered in memory.
+// Each shard is named shards/<h>.parquet, where h is the first 32 hex
+// digits of the SHA-256 of its bytes. On a local root it is written under
+// a temporary name in that folder, synced and renamed. On another store
+// (NewStoreParquetSink) it is written to a local staging file, uploaded
+// when it ends and the staging file deleted. At most one row group is
+// buffered in memory.
 //
 // Arrow nulls are written as "" or 0, because every column is required.
 // A ParquetSink is not safe for concurrent use: read Shards and the totals
 // after Close, or from the goroutine that calls Write.
 type ParquetSink struct {
-	root      string
-	shardsDir string
-	cfg       pipeline.OutputConfig
-	env       pipeline.Env
-	logger    *slog.Logger
-	options   []parquet.WriterOption
+	out     *outputDir
+	cfg     pipeline.OutputConfig
+	env     pipeline.Env
+	logger  *slog.Logger
+	options []parquet.WriterOption
 
 	open    *shardFile // shard being written, nil between shards
 	rgBytes int64      // uncompressed estimate of the open row group
 	row     []shardRow // one-row buffer, reused for every Write call
 	err     error      // first write error, returned by every later call
 
-	shards  []pipeline.ShardRecord
-	totals  pipeline.Totals
-	langs   map[string]pipeline.Totals
-	sources map[string]pipeline.Totals
+	shards   []pipeline.ShardRecord
+	seal     SealPoint // where the last shard ended, for checkpoints
+	batchRow int       // row of the batch being written, for seal
+	batchSeq uint64    // sequence number of that batch
+	totals   pipeline.Totals
+	langs    map[string]pipeline.Totals
+	sources  map[string]pipeline.Totals
 }
 
 // shardFile is a shard being written.
@@ -121,32 +127,51 @@ type shardFile struct {
 	rowGroups int
 }
 
-// NewParquetSink returns a sink that writes shards under root/shards, with
-// the sizes and zstd level in cfg. It uses root, not cfg.Root.
+// NewParquetSink returns a sink that writes shards under the local folder
+// root/shards, with the sizes and zstd level in cfg. It uses root, not
+// cfg.Root.
 func NewParquetSink(root string, cfg pipeline.OutputConfig, env pipeline.Env) (*ParquetSink, error) {
 	if err := validateOutput(cfg); err != nil {
 		return nil, err
 	}
-	shardsDir := filepath.Join(root, filepath.FromSlash(pipeline.ShardsDir))
-	if err := os.MkdirAll(shardsDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating shard folder %s: %w", shardsDir, err)
+	out, err := localOutputDir(root, pipeline.ShardsDir)
+	if err != nil {
+		return nil, err
 	}
+	return newParquetSink(out, cfg, env), nil
+}
+
+// NewStoreParquetSink returns a sink that writes shards to store under
+// shards/. On a LocalStore it writes in place, as NewParquetSink does. On
+// another store it writes each shard to a file in the local folder
+// staging (os.TempDir() when empty) and uploads it when the shard ends,
+// with the store's UploadFile when it has one.
+func NewStoreParquetSink(store pipeline.Store, staging string, cfg pipeline.OutputConfig, env pipeline.Env) (*ParquetSink, error) {
+	if err := validateOutput(cfg); err != nil {
+		return nil, err
+	}
+	out, err := storeOutputDir(store, staging, pipeline.ShardsDir)
+	if err != nil {
+		return nil, err
+	}
+	return newParquetSink(out, cfg, env), nil
+}
+
+func newParquetSink(out *outputDir, cfg pipeline.OutputConfig, env pipeline.Env) *ParquetSink {
 	logger := env.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &ParquetSink{
-		root:      root,
-		shardsDir: shardsDir,
-		cfg:       cfg,
-		env:       env,
-		logger:    logger,
-		options:   writerOptions(cfg.ZstdLevel),
-		row:       make([]shardRow, 1),
-		langs:     map[string]pipeline.Totals{},
-		sources:   map[string]pipeline.Totals{},
+	return &ParquetSink{
+		out:     out,
+		cfg:     cfg,
+		env:     env,
+		logger:  logger,
+		options: writerOptions(cfg.ZstdLevel),
+		row:     make([]shardRow, 1),
+		langs:   map[string]pipeline.Totals{},
+		sources: map[string]pipeline.Totals{},
 	}
-	return s, nil
 }
 
 func validateOutput(cfg pipeline.OutputConfig) error {
@@ -198,10 +223,12 @@ func (s *ParquetSink) Write(ctx context.Context, b *pipeline.Batch) error {
 		return err
 	}
 	cols := batchColumns(b)
+	s.batchSeq = b.Seq
 	for i := 0; i < b.Len(); i++ {
 		if !b.Alive(i) {
 			continue
 		}
+		s.batchRow = i
 		cols.fill(&s.row[0], i)
 		if repairUTF8(&s.row[0]) {
 			s.env.Events.Add("invalid_utf8_repaired", 1)
@@ -256,15 +283,9 @@ func (s *ParquetSink) endRowGroup() error {
 }
 
 func (s *ParquetSink) startShard() error {
-	f, err := os.CreateTemp(s.shardsDir, ".tmp-*.parquet")
+	f, err := s.out.create()
 	if err != nil {
-		return fmt.Errorf("creating shard in %s: %w", s.shardsDir, err)
-	}
-	// CreateTemp makes the file 0600; shards are read by other users' jobs.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("creating shard in %s: %w", s.shardsDir, err)
+		return fmt.Errorf("creating shard: %w", err)
 	}
 	out := &hashingWriter{w: f, h: sha256.New()}
 	s.open = &shardFile{
@@ -276,7 +297,7 @@ func (s *ParquetSink) startShard() error {
 	return nil
 }
 
-// endShard writes the footer, syncs the file and renames it to its content
+// endShard writes the footer and publishes the file under its content
 // address.
 func (s *ParquetSink) endShard() error {
 	sh := s.open
@@ -284,19 +305,17 @@ func (s *ParquetSink) endShard() error {
 		sh.rowGroups++
 		s.env.Events.Add("row_groups_written", 1)
 	}
-	rel, sum, err := sealFile(sh.writer, sh.file, sh.out, s.root, pipeline.ShardsDir)
+	rel, sum, err := sealFile(sh.writer, sh.file, sh.out, s.out)
 	if err != nil {
 		s.abort()
 		return fmt.Errorf("finishing shard: %w", err)
 	}
 	s.open = nil
 	s.rgBytes = 0
-	if err := pipeline.SyncDir(s.shardsDir); err != nil {
-		return fmt.Errorf("syncing shard %s: %w", rel, err)
-	}
 
 	rec := pipeline.ShardRecord{Path: rel, Rows: sh.rows, Bytes: sh.out.n, SHA256: sum, RowGroups: sh.rowGroups}
 	s.shards = append(s.shards, rec)
+	s.markSeal()
 	s.env.Events.Add("shards_written", 1)
 	s.logger.Info("shard written", "shard", rel, "docs", rec.Rows, "bytes", rec.Bytes, "row_groups", rec.RowGroups)
 	return nil
@@ -475,26 +494,115 @@ func valueAt[T string | float32 | int32 | int64](a interface {
 }
 
 // sealFile closes w, which writes the Parquet footer to f through out,
-// syncs f and renames it to dir/<h>.parquet under root, where h is the
-// start of the SHA-256 of its bytes. It returns the new path relative to
-// root and the full digest. On error f may be left closed under its
-// temporary name for the caller to remove.
-func sealFile(w io.Closer, f *os.File, out *hashingWriter, root, dir string) (rel, sum string, err error) {
+// and publishes f as dir/<h>.parquet, where h is the start of the SHA-256
+// of its bytes. It returns the new path relative to the root and the full
+// digest. On error f may be left closed under its temporary name for the
+// caller to remove.
+func sealFile(w io.Closer, f *os.File, out *hashingWriter, dir *outputDir) (rel, sum string, err error) {
 	if err := w.Close(); err != nil {
 		return "", "", fmt.Errorf("closing %s: %w", f.Name(), err)
 	}
-	if err := f.Sync(); err != nil {
-		return "", "", fmt.Errorf("syncing %s: %w", f.Name(), err)
+	// A staging file needs no sync: the upload is what makes it durable.
+	if dir.store == nil {
+		if err := f.Sync(); err != nil {
+			return "", "", fmt.Errorf("syncing %s: %w", f.Name(), err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return "", "", fmt.Errorf("closing %s: %w", f.Name(), err)
 	}
 	sum = hex.EncodeToString(out.h.Sum(nil))
-	rel = dir + "/" + sum[:shardNameHexLen] + ".parquet"
-	if err := os.Rename(f.Name(), filepath.Join(root, filepath.FromSlash(rel))); err != nil {
-		return "", "", fmt.Errorf("renaming %s to %s: %w", f.Name(), rel, err)
+	rel = dir.rel + "/" + sum[:shardNameHexLen] + ".parquet"
+	if err := dir.publish(f.Name(), rel); err != nil {
+		return "", "", err
 	}
 	return rel, sum, nil
+}
+
+// outputDir is the folder of a dataset root, such as shards/, that a
+// writer seals its files into. On a local root the files are written in
+// that folder under temporary names, which List skips, and renamed into
+// place. On another store they are written to a local staging folder and
+// uploaded when they are sealed.
+type outputDir struct {
+	rel     string         // the folder, relative to the root
+	root    string         // the local root; "" when store is set
+	store   pipeline.Store // the root when it is not a local folder
+	staging string         // the local folder of the files being written
+}
+
+// localOutputDir returns the folder rel of the local root, creating it.
+func localOutputDir(root, rel string) (*outputDir, error) {
+	dir := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating folder %s: %w", dir, err)
+	}
+	return &outputDir{rel: rel, root: root, staging: dir}, nil
+}
+
+// storeOutputDir returns the folder rel of store, staging its files in
+// the local folder staging, or os.TempDir() when staging is empty. A
+// LocalStore gets a local folder with no staging.
+func storeOutputDir(store pipeline.Store, staging, rel string) (*outputDir, error) {
+	if local, ok := store.(*pipeline.LocalStore); ok {
+		return localOutputDir(local.Root(), rel)
+	}
+	if staging == "" {
+		staging = os.TempDir()
+	}
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return nil, fmt.Errorf("creating staging folder %s: %w", staging, err)
+	}
+	return &outputDir{rel: rel, store: store, staging: staging}, nil
+}
+
+// create creates a new file to write, in the staging folder.
+func (d *outputDir) create() (*os.File, error) {
+	pattern := ".tmp-*.parquet"
+	if d.store != nil {
+		pattern = "winnow-" + path.Base(d.rel) + "-*.parquet"
+	}
+	f, err := os.CreateTemp(d.staging, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("creating a file in %s: %w", d.staging, err)
+	}
+	// CreateTemp makes the file 0600; shards are read by other users' jobs.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("creating a file in %s: %w", d.staging, err)
+	}
+	return f, nil
+}
+
+// publish gives the sealed file at tmp its name rel in the root. On a
+// local root it renames the file and syncs the folder, so the new name
+// survives a power loss. On another store it uploads the file and then
+// deletes it, whether the upload succeeded or not.
+func (d *outputDir) publish(tmp, rel string) error {
+	if d.store == nil {
+		if err := os.Rename(tmp, filepath.Join(d.root, filepath.FromSlash(rel))); err != nil {
+			return fmt.Errorf("renaming %s to %s: %w", tmp, rel, err)
+		}
+		if err := pipeline.SyncDir(d.staging); err != nil {
+			return fmt.Errorf("syncing %s: %w", rel, err)
+		}
+		return nil
+	}
+	defer os.Remove(tmp)
+	var err error
+	if up, ok := d.store.(pipeline.FileUploader); ok {
+		err = up.UploadFile(rel, tmp)
+	} else {
+		var data []byte
+		if data, err = os.ReadFile(tmp); err == nil {
+			err = d.store.WriteFile(rel, data)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("uploading %s to %s: %w", rel, d.store, err)
+	}
+	return nil
 }
 
 // hashingWriter counts and hashes the bytes on their way to w, so a shard's

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	kzstd "github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
@@ -71,7 +70,7 @@ func (r *RejectRow) size() int64 {
 // Rows dropped by the source itself (malformed records) never become rows,
 // so they are counted, not written.
 type RejectsWriter struct {
-	dir      string
+	out      *outputDir
 	maxBytes int64
 	options  []parquet.WriterOption
 
@@ -88,15 +87,31 @@ type rejectsFile struct {
 	bytes  int64 // uncompressed estimate
 }
 
-// NewRejectsWriter returns a writer of rejects files under root/rejects,
-// each holding about maxBytes of uncompressed rows.
+// NewRejectsWriter returns a writer of rejects files under the local
+// folder root/rejects, each holding about maxBytes of uncompressed rows.
 func NewRejectsWriter(root string, maxBytes int64, zstdLevel int) (*RejectsWriter, error) {
-	dir := filepath.Join(root, RejectsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating rejects folder %s: %w", dir, err)
+	out, err := localOutputDir(root, RejectsDir)
+	if err != nil {
+		return nil, err
 	}
+	return newRejectsWriter(out, maxBytes, zstdLevel), nil
+}
+
+// NewStoreRejectsWriter returns a writer of rejects files to store under
+// rejects/. Like NewStoreParquetSink, it writes in place on a LocalStore,
+// and stages each file in the local folder staging (os.TempDir() when
+// empty) for upload on another store.
+func NewStoreRejectsWriter(store pipeline.Store, staging string, maxBytes int64, zstdLevel int) (*RejectsWriter, error) {
+	out, err := storeOutputDir(store, staging, RejectsDir)
+	if err != nil {
+		return nil, err
+	}
+	return newRejectsWriter(out, maxBytes, zstdLevel), nil
+}
+
+func newRejectsWriter(out *outputDir, maxBytes int64, zstdLevel int) *RejectsWriter {
 	return &RejectsWriter{
-		dir:      dir,
+		out:      out,
 		maxBytes: maxBytes,
 		row:      make([]RejectRow, 1),
 		options: []parquet.WriterOption{
@@ -109,7 +124,7 @@ func NewRejectsWriter(root string, maxBytes int64, zstdLevel int) (*RejectsWrite
 			parquet.SkipPageStatistics("text"),
 			parquet.SkipPageStatistics("detail"),
 		},
-	}, nil
+	}
 }
 
 // Write appends the dropped rows of b.
@@ -175,33 +190,25 @@ func (w *RejectsWriter) writeRow(r *RejectRow) error {
 }
 
 func (w *RejectsWriter) startFile() error {
-	f, err := os.CreateTemp(w.dir, ".tmp-*.parquet")
+	f, err := w.out.create()
 	if err != nil {
-		return fmt.Errorf("creating rejects file in %s: %w", w.dir, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("creating rejects file in %s: %w", w.dir, err)
+		return fmt.Errorf("creating rejects file: %w", err)
 	}
 	out := &hashingWriter{w: f, h: sha256.New()}
 	w.open = &rejectsFile{file: f, out: out, writer: parquet.NewGenericWriter[RejectRow](out, w.options...)}
 	return nil
 }
 
-// endFile writes the footer, syncs the file and renames it to its content
+// endFile writes the footer and publishes the file under its content
 // address.
 func (w *RejectsWriter) endFile() error {
 	rf := w.open
-	rel, sum, err := sealFile(rf.writer, rf.file, rf.out, filepath.Dir(w.dir), RejectsDir)
+	rel, sum, err := sealFile(rf.writer, rf.file, rf.out, w.out)
 	if err != nil {
 		w.abort()
 		return fmt.Errorf("finishing rejects file: %w", err)
 	}
 	w.open = nil
-	if err := pipeline.SyncDir(w.dir); err != nil {
-		return fmt.Errorf("syncing rejects file %s: %w", rel, err)
-	}
 	w.files = append(w.files, pipeline.ShardRecord{Path: rel, Rows: rf.rows, Bytes: rf.out.n, SHA256: sum, RowGroups: 1})
 	return nil
 }

@@ -73,7 +73,7 @@ func benchLoaderCommand(args []string, stdout, stderr io.Writer) error {
 	if *latency < 0 || *step < 0 || *batchBytes < 1 || *batchSize < 0 || *epochs < 1 || *memoryMB < 1 {
 		return usageError{errors.New("--latency and --step must be 0 or more, --batch-bytes, --epochs and --memory-mb 1 or more, --batch-size 0 or more")}
 	}
-	root, err := openRoot("bench-loader takes one ROOT", pos, 1)
+	root, err := openLocalRootArg("bench-loader takes one ROOT", pos, 1)
 	if err != nil {
 		return err
 	}

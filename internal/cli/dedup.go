@@ -51,7 +51,7 @@ func dedupCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	store, err := pipeline.OpenLocalStore(root)
+	store, err := openLocalRoot(root)
 	if err != nil {
 		return usageError{err}
 	}
@@ -107,7 +107,7 @@ func dedupCommand(args []string, stdout, stderr io.Writer) error {
 
 // readVersion reads the version ref names: "latest", an id, a unique id
 // prefix of 4 or more hex digits, or a tag.
-func readVersion(store *pipeline.LocalStore, ref string) (*pipeline.Manifest, error) {
+func readVersion(store pipeline.Store, ref string) (*pipeline.Manifest, error) {
 	id, err := pipeline.ResolveVersion(store, ref)
 	if err != nil {
 		return nil, err

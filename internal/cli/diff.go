@@ -82,7 +82,7 @@ func diffCommand(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("diff takes ROOT, V1 and V2, got %q", pos)}
 	}
 
-	store, err := pipeline.OpenLocalStore(pos[0])
+	store, err := openLocalRoot(pos[0])
 	if err != nil {
 		return err
 	}
@@ -196,11 +196,15 @@ func jensenShannonTokens(now, before map[string]pipeline.Totals) float64 {
 func signalShifts(ctx context.Context, root string, a, b *pipeline.Manifest) ([]signalShift, []string, error) {
 	var out []signalShift
 	var notes []string
-	keptA, err := keptSignals(ctx, root, a)
+	store, err := pipeline.OpenLocalStore(root)
 	if err != nil {
 		return nil, nil, err
 	}
-	keptB, err := keptSignals(ctx, root, b)
+	keptA, err := keptSignals(ctx, store, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	keptB, err := keptSignals(ctx, store, b)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -208,11 +212,11 @@ func signalShifts(ctx context.Context, root string, a, b *pipeline.Manifest) ([]
 		out = append(out, shift(name, "kept", keptA[name], keptB[name]))
 	}
 
-	rejA, err := rejectSignals(ctx, root, a)
+	rejA, err := rejectSignals(ctx, store, a)
 	if err != nil {
 		return nil, nil, err
 	}
-	rejB, err := rejectSignals(ctx, root, b)
+	rejB, err := rejectSignals(ctx, store, b)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -44,13 +44,35 @@ func (e *expectationError) Error() string {
 // reading each version's signals once.
 type evaluator struct {
 	ctx     context.Context
-	root    string
+	root    string                          // opened with openStore on first use when store is nil
+	store   pipeline.Store                  // the dataset root
 	kept    map[string]map[string][]float64 // by version id, then signal
 	rejects map[string]map[string][]float64
 }
 
+// newEvaluator returns an evaluator of the dataset root at root, a folder
+// or an s3:// URL.
 func newEvaluator(ctx context.Context, root string) *evaluator {
 	return &evaluator{ctx: ctx, root: root, kept: map[string]map[string][]float64{}, rejects: map[string]map[string][]float64{}}
+}
+
+// newStoreEvaluator returns an evaluator of the dataset root store.
+func newStoreEvaluator(ctx context.Context, store pipeline.Store) *evaluator {
+	ev := newEvaluator(ctx, store.String())
+	ev.store = store
+	return ev
+}
+
+// rootStore returns the store of the dataset root, opening it on first use.
+func (ev *evaluator) rootStore() (pipeline.Store, error) {
+	if ev.store == nil {
+		store, err := openStore(ev.root, false)
+		if err != nil {
+			return nil, err
+		}
+		ev.store = store
+	}
+	return ev.store, nil
 }
 
 // evaluate runs every check of cfg on m; parent is nil for a first
@@ -310,9 +332,13 @@ func (ev *evaluator) signalResults(s pipeline.SignalExpectation, m, parent *pipe
 // signal returns the sampled values of one signal of m: of its kept
 // documents for token_count and lang_score, else from its rejects output.
 func (ev *evaluator) signal(m *pipeline.Manifest, name string) ([]float64, error) {
+	store, err := ev.rootStore()
+	if err != nil {
+		return nil, err
+	}
 	if name == pipeline.SignalTokenCount || name == pipeline.SignalLangScore {
 		if _, ok := ev.kept[m.ID]; !ok || m.ID == "" {
-			values, err := keptSignals(ev.ctx, ev.root, m)
+			values, err := keptSignals(ev.ctx, store, m)
 			if err != nil {
 				return nil, err
 			}
@@ -321,7 +347,7 @@ func (ev *evaluator) signal(m *pipeline.Manifest, name string) ([]float64, error
 		return ev.kept[m.ID][name], nil
 	}
 	if _, ok := ev.rejects[m.ID]; !ok || m.ID == "" {
-		values, err := rejectSignals(ev.ctx, ev.root, m)
+		values, err := rejectSignals(ev.ctx, store, m)
 		if err != nil {
 			return nil, err
 		}

@@ -109,7 +109,7 @@ func forgetCommand(args []string, stdout, stderr io.Writer) error {
 	if strings.TrimSpace(*reason) == "" && !*dryRun {
 		return usageError{errors.New("-m: missing: say why the documents are forgotten; the reason is recorded with the request")}
 	}
-	store, err := pipeline.OpenLocalStore(pos[0])
+	store, err := openLocalRoot(pos[0])
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,11 @@ func gcCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	// The lock keeps commits, tags and forget requests out while gc
 	// decides, so no version can start to reference a file it deletes.
-	store, unlock, err := lockRoot(pos[0])
+	store, err := openLocalRoot(pos[0])
+	if err != nil {
+		return err
+	}
+	unlock, err := store.LockCommits(commitLockWait)
 	if err != nil {
 		return err
 	}

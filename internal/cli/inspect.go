@@ -124,7 +124,7 @@ func showCommand(args []string, stdout io.Writer) error {
 }
 
 // readTagsByVersion returns the names under refs/tags of each version.
-func readTagsByVersion(store *pipeline.LocalStore) (map[string][]string, error) {
+func readTagsByVersion(store pipeline.Store) (map[string][]string, error) {
 	tags, err := pipeline.ReadTags(store)
 	if err != nil {
 		return nil, err
@@ -246,9 +246,10 @@ func deletedRows(m *pipeline.Manifest) int {
 	return n
 }
 
-// openRoot opens the dataset root named by the first positional argument,
-// or the default root, after checking there are at most maxArgs of them.
-func openRoot(usage string, pos []string, maxArgs int) (*pipeline.LocalStore, error) {
+// openRoot opens the existing dataset root named by the first positional
+// argument, or the default root, after checking there are at most maxArgs
+// of them. The root is a folder or an s3:// URL (see openStore).
+func openRoot(usage string, pos []string, maxArgs int) (pipeline.Store, error) {
 	if len(pos) > maxArgs {
 		return nil, usageError{fmt.Errorf("%s, got %q", usage, pos)}
 	}
@@ -256,5 +257,18 @@ func openRoot(usage string, pos []string, maxArgs int) (*pipeline.LocalStore, er
 	if len(pos) > 0 {
 		root = pos[0]
 	}
-	return pipeline.OpenLocalStore(root)
+	return openStore(root, false)
+}
+
+// openLocalRootArg opens the dataset root as openRoot does, for commands
+// that work only on a local folder, and rejects an s3:// root.
+func openLocalRootArg(usage string, pos []string, maxArgs int) (*pipeline.LocalStore, error) {
+	if len(pos) > maxArgs {
+		return nil, usageError{fmt.Errorf("%s, got %q", usage, pos)}
+	}
+	root := pipeline.DefaultOutputRoot
+	if len(pos) > 0 {
+		root = pos[0]
+	}
+	return openLocalRoot(root)
 }

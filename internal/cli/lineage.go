@@ -94,7 +94,7 @@ func lineageCommand(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("lineage takes ROOT and DOC_ID, got %q", pos)}
 	}
 
-	store, err := pipeline.OpenLocalStore(pos[0])
+	store, err := openLocalRoot(pos[0])
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func logCommand(args []string, stdout, stderr io.Writer) error {
 
 // buildLog reads every version of store with its tags and place in the
 // graph.
-func buildLog(store *pipeline.LocalStore) ([]logEntry, []pipeline.HistoryEntry, error) {
+func buildLog(store pipeline.Store) ([]logEntry, []pipeline.HistoryEntry, error) {
 	list, err := pipeline.ListVersions(store)
 	if err != nil {
 		return nil, nil, err

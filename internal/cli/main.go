@@ -1,6 +1,7 @@
 // Package cli implements the winnow command: run, dedup, rejects, report,
-// stages, versions, show, and the version commands log, tag, rollback, gc,
-// diff, lineage, verify, forget and consumers.
+// stages, versions, show, the version commands log, tag, rollback, gc,
+// diff, lineage, verify, forget and consumers, and dev-broker, a local
+// Kafka-protocol broker for development and tests.
 package cli
 
 import (
@@ -33,6 +34,7 @@ Usage:
   winnow consumers ROOT [VERSION]  list the training runs the loader recorded as reading a version
   winnow serve ROOT [flags]        stream a version's batches to trainers over HTTP as Arrow IPC
   winnow bench-loader ROOT [flags] measure how long a simulated trainer waits for the loader's batches
+  winnow dev-broker [flags]        run a local Kafka-protocol broker for development and tests
   winnow version                   print winnow's version
 
 Run 'winnow COMMAND -h' for a command's flags.
@@ -85,6 +87,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serveCommand(args[1:], stdout, stderr)
 	case "bench-loader":
 		err = benchLoaderCommand(args[1:], stdout, stderr)
+	case "dev-broker":
+		err = devBrokerCommand(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, strings.TrimSpace("winnow "+Version()+" "+Revision()))
 		return 0

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
@@ -55,8 +54,7 @@ func rejectsCommand(args []string, stdout, stderr io.Writer) error {
 	var picked []rejectLine
 	counts := map[string]int64{}
 	for _, f := range m.Rejects {
-		path := filepath.Join(store.Root(), filepath.FromSlash(f.Path))
-		err := stages.ReadRejects(context.Background(), path, func(r *stages.RejectRow) error {
+		err := readStoreRows(context.Background(), store, f, func(_ int64, r *stages.RejectRow) error {
 			counts[r.Reason]++
 			if *reason != "" && r.Reason != *reason {
 				return nil

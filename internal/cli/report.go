@@ -45,7 +45,7 @@ func reportCommand(args []string, stdout, stderr io.Writer) error {
 	if out == "-" && *format == "csv" {
 		return usageError{fmt.Errorf("-o: csv writes a folder of files, so it needs a folder name, not -")}
 	}
-	store, err := openRoot("report takes one ROOT", pos, 1)
+	store, err := openLocalRootArg("report takes one ROOT", pos, 1)
 	if err != nil {
 		return err
 	}

@@ -12,13 +12,11 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -46,6 +44,8 @@ type runFlags struct {
 	appendTo    bool
 	rejects     bool
 	failOnCheck bool
+	resume      bool
+	restart     bool
 	worker      int // index of this process among workerCount, or -1
 	workerCount int // processes that split the inputs (--workers with --worker), or 0
 }
@@ -73,6 +73,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.rejects, "rejects", false, "write every dropped document, with its reason and measured signal, to Parquet files under ROOT/rejects (as output.rejects: true)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file, for `go tool pprof`")
 	fs.IntVar(&f.worker, "worker", -1, "index I of this process among the --workers N processes that split the inputs by a hash of each input's name, 0 <= I < N; with it --workers is N, and the workers per stage come from the config; implies --append (see Running on a cluster)")
+	fs.BoolVar(&f.resume, "resume", false, "continue an unfinished run of the same config and inputs from its last checkpoint (a run does this on its own when it finds one; the flag only says so in the log when there is none)")
+	fs.BoolVar(&f.restart, "restart", false, "drop any unfinished run of the same config and inputs and start from the beginning")
 	fs.BoolVar(&f.failOnCheck, "fail-on-expectation", false, "when a data test of the config's expectations section fails, commit the version without moving latest to it and exit 3")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -104,16 +106,19 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 
+	if plan.kafka != nil && f.workerCount > 0 {
+		return usageError{errors.New("--worker: a Kafka run splits the partitions among the members of its consumer group, not by --worker; start several runs with the same input.kafka.group")}
+	}
 	if f.workerCount > 0 {
-		plan.source.KeepWorkerShare(f.worker, f.workerCount)
-		if len(plan.source.Resolved()) == 0 {
+		plan.files.KeepWorkerShare(f.worker, f.workerCount)
+		if len(plan.files.Resolved()) == 0 {
 			logger.Warn("no input falls to this worker; nothing to commit", "worker", f.worker, "workers", f.workerCount)
 			return nil
 		}
-		logger.Info("worker share", "worker", f.worker, "workers", f.workerCount, "inputs", len(plan.source.Resolved()))
+		logger.Info("worker share", "worker", f.worker, "workers", f.workerCount, "inputs", len(plan.files.Resolved()))
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := runContext(plan, logger)
 	defer stop()
 	if f.against != "" {
 		if err := plan.seed(ctx, f.against, logger); err != nil {
@@ -144,12 +149,32 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	// The lease keeps `winnow gc` off the shards this run writes before it
 	// commits them.
-	lease, err := plan.store.TakeLease("run")
+	lease, err := pipeline.TakeLease(plan.store, "run")
 	if err != nil {
 		return err
 	}
 	defer lease.Release()
-	logger.Info("run starting", "inputs", len(plan.source.Resolved()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
+	if f.resume && f.restart {
+		return usageError{errors.New("--resume and --restart: give one or the other")}
+	}
+	if plan.kafka != nil {
+		return runKafka(ctx, plan, &f, stdout, logger)
+	}
+	key, err := plan.runKey(f.worker, f.workerCount)
+	if err != nil {
+		return err
+	}
+	done, err := plan.prepareRun(ctx, key, f.restart, lease, logger)
+	if err != nil {
+		return err
+	}
+	if done {
+		return nil
+	}
+	if f.resume && plan.run.pointer.Attempts == 1 {
+		logger.Info("--resume: no unfinished run of this config and these inputs; starting from the beginning")
+	}
+	logger.Info("run starting", "inputs", len(plan.files.Resolved()), "stages", len(plan.pipeline.Stages), "output", cfg.Output.Root)
 	start := time.Now()
 	if err := plan.pipeline.Run(ctx); err != nil {
 		plan.sink.Discard()
@@ -158,7 +183,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	elapsed := time.Since(start)
 
 	src := plan.pipeline.Metrics().Stages[0]
-	if src.DocsOut.Load() == 0 {
+	if src.DocsOut.Load() == 0 && plan.run.from == nil {
 		return fmt.Errorf("no documents read from %d inputs (%s); no version committed", len(plan.source.Inputs()), formatCounts(src.Events()))
 	}
 	// Workers that share a root each add their documents to the latest
@@ -167,6 +192,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	id, m, err := plan.commitChecked(ctx, f.tag, f.message, f.failOnCheck)
 	if err != nil {
 		return err
+	}
+	if err := plan.finishRun(); err != nil {
+		logger.Warn("the version is committed, but the run's pointer is left behind; the next run of this config finds the version and removes it", "version", id, "error", err)
 	}
 	logger.Info("version committed", "version", id, "docs", m.Totals.Docs, "shards", len(m.Shards))
 	failed := logExpectations(logger, m)
@@ -240,10 +268,13 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 		}
 		cfg.Workers = f.workers
 	}
+	if len(inputs) > 0 && cfg.Input.Format == pipeline.FormatKafka {
+		return nil, fmt.Errorf("INPUT arguments %q: the config reads Kafka (input.format: kafka), which takes its topic from input.kafka, not from paths", inputs)
+	}
 	if len(inputs) > 0 {
 		cfg.Input.Paths = inputs
 	}
-	if len(cfg.Input.Paths) == 0 {
+	if len(cfg.Input.Paths) == 0 && cfg.Input.Format != pipeline.FormatKafka {
 		if f.config != "" {
 			return nil, fmt.Errorf("no input: give INPUT arguments or input.paths in %s", f.config)
 		}
@@ -367,13 +398,24 @@ func writeSample() (string, error) {
 type plan struct {
 	cfg      *pipeline.Config
 	resolved map[string]any // the config with every stage's options resolved
-	source   *stages.FileSource
+	source   runSource
+	files    *stages.FileSource // the source when it reads files, else nil
 	sink     *stages.ParquetSink
 	rejects  *stages.RejectsWriter // nil unless output.rejects is set
 	balance  *stages.Balance
-	store    *pipeline.LocalStore
+	store    pipeline.Store
 	pipeline *pipeline.Pipeline
 	appendTo bool // the new version adds to the latest one instead of replacing it
+	run      *runState
+	kafka    *kafkaState // set when the source is Kafka
+	logger   *slog.Logger
+}
+
+// runSource is a source of `winnow run`: it reads documents and reports the
+// inputs it read for the manifest.
+type runSource interface {
+	pipeline.Source
+	Inputs() []pipeline.InputRecord
 }
 
 // buildPlan builds the source, the stages and the sink. Every config error
@@ -383,14 +425,24 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 	if workers == 0 {
 		workers = runtime.NumCPU()
 	}
-	p := &plan{cfg: cfg}
+	p := &plan{cfg: cfg, logger: logger}
 
 	srcEnv := pipeline.NewEnv(logger, "source")
-	src, err := stages.NewFileSource(cfg.Input, srcEnv)
-	if err != nil {
-		return nil, err
+	if cfg.Input.Format == pipeline.FormatKafka {
+		src, err := stages.NewKafkaSource(cfg.Input, srcEnv)
+		if err != nil {
+			return nil, err
+		}
+		src.SetStartOffsets(p.startOffsets)
+		p.source = kafkaRunSource{src}
+		p.kafka = &kafkaState{source: src, topic: cfg.Input.Kafka.Topic, group: cfg.Input.Kafka.Group, next: map[int32]int64{}}
+	} else {
+		src, err := stages.NewFileSource(cfg.Input, srcEnv)
+		if err != nil {
+			return nil, err
+		}
+		p.source, p.files = src, src
 	}
-	p.source = src
 
 	var resolvedStages []map[string]any
 	var instances []pipeline.StageInstance
@@ -428,43 +480,40 @@ func buildPlan(cfg *pipeline.Config, logger *slog.Logger) (*plan, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 
-	store, err := pipeline.NewLocalStore(cfg.Output.Root)
+	store, err := openStoreWithLogger(cfg.Output.Root, true, logger)
 	if err != nil {
 		return nil, err
 	}
 	p.store = store
 	sinkEnv := pipeline.NewEnv(logger, "sink")
-	sink, err := stages.NewParquetSink(cfg.Output.Root, cfg.Output, sinkEnv)
+	sink, err := stages.NewStoreParquetSink(store, "", cfg.Output, sinkEnv)
 	if err != nil {
 		return nil, err
 	}
 	p.sink = sink
 	p.balance = stages.NewBalance(cfg.Balance.Source, balanceMaxSources)
-	out := teeSink{sink, p.balance}
+	out := &committer{p: p, others: teeSink{p.balance}, last: time.Now()}
 	if cfg.Output.Rejects {
-		rejects, err := stages.NewRejectsWriter(cfg.Output.Root, min(cfg.Output.ShardMaxBytes, rejectsFileMaxBytes), cfg.Output.ZstdLevel)
+		rejects, err := stages.NewStoreRejectsWriter(store, "", min(cfg.Output.ShardMaxBytes, rejectsFileMaxBytes), cfg.Output.ZstdLevel)
 		if err != nil {
 			return nil, err
 		}
 		p.rejects = rejects
-		out = append(out, rejects)
+		out.others = append(out.others, rejects)
 	}
 
 	warnChain(cfg.Stages, logger)
-	if stages.HasArchiveInput(src.Resolved()) && !slices.ContainsFunc(cfg.Stages, func(s pipeline.StageConfig) bool { return s.Name == "extract" }) {
+	if p.files != nil && stages.HasArchiveInput(p.files.Resolved()) && !slices.ContainsFunc(cfg.Stages, func(s pipeline.StageConfig) bool { return s.Name == "extract" }) {
 		logger.Warn("an input is WARC or ARC, whose documents are HTML pages, but the configured stages do not include extract, so the other stages read raw HTML; add extract first")
 	}
 	p.pipeline = &pipeline.Pipeline{
-		Source: src, SourceEnv: srcEnv,
+		Source: p.source, SourceEnv: srcEnv,
 		Stages: instances,
 		Sink:   out, SinkEnv: sinkEnv,
 		Logger: logger,
 	}
 	p.resolved = map[string]any{
-		"input": map[string]any{
-			"format": cfg.Input.Format,
-			"fields": toPlain(cfg.Input.Fields),
-		},
+		"input":  resolvedInput(cfg.Input),
 		"stages": resolvedStages,
 		"output": map[string]any{
 			"shard_max_bytes":     cfg.Output.ShardMaxBytes,
@@ -507,7 +556,7 @@ func (p *plan) commitChecked(ctx context.Context, tag, message string, hold bool
 		evaluatedParent = m.Parent
 	}
 
-	unlock, err := p.store.LockCommits(commitLockWait)
+	unlock, err := pipeline.LockCommits(p.store, commitLockWait)
 	if err != nil {
 		return "", nil, err
 	}
@@ -545,7 +594,7 @@ func (p *plan) evaluate(ctx context.Context, m *pipeline.Manifest) ([]pipeline.E
 			return nil, fmt.Errorf("evaluating expectations: %w", err)
 		}
 	}
-	results, err := newEvaluator(ctx, p.cfg.Output.Root).evaluate(p.cfg.Expectations, m, parent)
+	results, err := newStoreEvaluator(ctx, p.store).evaluate(p.cfg.Expectations, m, parent)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating expectations: %w", err)
 	}
@@ -559,6 +608,30 @@ func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
 	if err != nil && !errors.Is(err, pipeline.ErrNoVersions) {
 		return nil, fmt.Errorf("reading the latest version: %w", err)
 	}
+	m, err := p.ownManifest(tag, message, parent)
+	if err != nil {
+		return nil, err
+	}
+	if p.run != nil && p.run.from != nil {
+		mergeAttempt(m, p.run.from, p.run.replay)
+	}
+	m.Run = p.runRecord(nil)
+	if p.appendTo && parent != "" {
+		prior, err := pipeline.ReadManifest(p.store, parent)
+		if err != nil {
+			return nil, fmt.Errorf("reading the version to append to: %w", err)
+		}
+		appendVersion(m, prior)
+	}
+	if mc := p.cfg.Balance.Mixture; mc != nil && m.Balance != nil {
+		m.Balance.Mixture = mixtureRecord(mc, m.Balance)
+	}
+	return m, nil
+}
+
+// ownManifest describes the documents this attempt of the run wrote, as a
+// version on parent.
+func (p *plan) ownManifest(tag, message, parent string) (*pipeline.Manifest, error) {
 	canonical, err := json.Marshal(p.resolved)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the resolved config: %w", err)
@@ -580,16 +653,6 @@ func (p *plan) manifest(tag, message string) (*pipeline.Manifest, error) {
 		Languages:  p.sink.Languages(),
 		Sources:    p.sink.Sources(),
 		Balance:    p.balance.Record(),
-	}
-	if p.appendTo && parent != "" {
-		prior, err := pipeline.ReadManifest(p.store, parent)
-		if err != nil {
-			return nil, fmt.Errorf("reading the version to append to: %w", err)
-		}
-		appendVersion(m, prior)
-	}
-	if mc := p.cfg.Balance.Mixture; mc != nil && m.Balance != nil {
-		m.Balance.Mixture = mixtureRecord(mc, m.Balance)
 	}
 	return m, nil
 }
@@ -728,6 +791,21 @@ func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) er
 	if err != nil {
 		return fmt.Errorf("--dedup-against: %w", err)
 	}
+	if err := p.seedFrom(ctx, prior, logger); err != nil {
+		return fmt.Errorf("--dedup-against: %w", err)
+	}
+	p.resolved["dedup_against"] = version
+	return nil
+}
+
+// errNoSeeders means the chain has no stage that can start from earlier
+// documents.
+var errNoSeeders = errors.New("the chain has no exact_dedup or near_dedup stage")
+
+// seedFrom fills the deduplication stages with the documents of prior. It
+// returns errNoSeeders when the chain has none.
+func (p *plan) seedFrom(ctx context.Context, prior *pipeline.Manifest, logger *slog.Logger) error {
+	version := prior.ID
 	var seeders []pipeline.Seeder
 	storedSignatures := true
 	for _, s := range p.pipeline.Stages {
@@ -744,10 +822,10 @@ func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) er
 		seeders = append(seeders, seeder)
 	}
 	if len(seeders) == 0 {
-		return fmt.Errorf("--dedup-against: the chain has no exact_dedup or near_dedup stage")
+		return errNoSeeders
 	}
 	n := 0
-	err = stages.ReadVersionDocs(ctx, p.cfg.Output.Root, prior, func(doc pipeline.SeedDoc) error {
+	err := stages.ReadStoreVersionDocs(ctx, p.store, prior, func(doc pipeline.SeedDoc) error {
 		n++
 		if !storedSignatures {
 			doc.Signature = nil
@@ -760,9 +838,8 @@ func (p *plan) seed(ctx context.Context, version string, logger *slog.Logger) er
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("--dedup-against %s: %w", version, err)
+		return fmt.Errorf("reading version %s: %w", version, err)
 	}
-	p.resolved["dedup_against"] = version
 	logger.Info("deduplicating against an earlier version", "version", version, "docs", n)
 	return nil
 }

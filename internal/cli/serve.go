@@ -88,7 +88,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	store, err := openRoot("serve takes one ROOT", pos, 1)
+	store, err := openLocalRootArg("serve takes one ROOT", pos, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/winnow-data/winnow/pipeline"
 	"github.com/winnow-data/winnow/stages"
@@ -46,11 +45,11 @@ type rejectSignalRow struct {
 
 // readVersionRows calls fn with every row of version m that its deletions
 // leave in, in shard and row order.
-func readVersionRows[T any](ctx context.Context, root string, m *pipeline.Manifest, fn func(shard string, row int64, r *T) error) error {
+func readVersionRows[T any](ctx context.Context, store pipeline.Store, m *pipeline.Manifest, fn func(shard string, row int64, r *T) error) error {
 	deleted := m.DeletedRows()
 	for _, sh := range m.Shards {
 		skip := deleted[sh.Path]
-		err := stages.ReadParquetRows(ctx, filepath.Join(root, filepath.FromSlash(sh.Path)), func(row int64, r *T) error {
+		err := readStoreRows(ctx, store, sh, func(row int64, r *T) error {
 			if skip[row] {
 				return nil
 			}
@@ -63,11 +62,22 @@ func readVersionRows[T any](ctx context.Context, root string, m *pipeline.Manife
 	return nil
 }
 
+// readStoreRows calls fn with every row of the Parquet file rec of store,
+// which stages.FetchFile downloads first when store is not local.
+func readStoreRows[T any](ctx context.Context, store pipeline.Store, rec pipeline.ShardRecord, fn func(row int64, r *T) error) error {
+	path, cleanup, err := stages.FetchFile(ctx, store, rec)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	return stages.ReadParquetRows(ctx, path, fn)
+}
+
 // keptSignals returns samples of the token_count and lang_score of the
 // documents of m.
-func keptSignals(ctx context.Context, root string, m *pipeline.Manifest) (map[string][]float64, error) {
+func keptSignals(ctx context.Context, store pipeline.Store, m *pipeline.Manifest) (map[string][]float64, error) {
 	tokens, scores := newSampler(), newSampler()
-	err := readVersionRows(ctx, root, m, func(_ string, _ int64, r *signalRow) error {
+	err := readVersionRows(ctx, store, m, func(_ string, _ int64, r *signalRow) error {
 		tokens.add(float64(r.TokenCount))
 		scores.add(float64(r.LangScore))
 		return nil
@@ -81,13 +91,13 @@ func keptSignals(ctx context.Context, root string, m *pipeline.Manifest) (map[st
 // rejectSignals returns samples of every STAGE.SIGNAL measured for the
 // documents that the run of m dropped, or nil when m has no rejects
 // output.
-func rejectSignals(ctx context.Context, root string, m *pipeline.Manifest) (map[string][]float64, error) {
+func rejectSignals(ctx context.Context, store pipeline.Store, m *pipeline.Manifest) (map[string][]float64, error) {
 	if len(m.Rejects) == 0 {
 		return nil, nil
 	}
 	samples := map[string]*sampler{}
 	for _, f := range m.Rejects {
-		err := stages.ReadParquetRows(ctx, filepath.Join(root, filepath.FromSlash(f.Path)), func(_ int64, r *rejectSignalRow) error {
+		err := readStoreRows(ctx, store, f, func(_ int64, r *rejectSignalRow) error {
 			if r.Signal == "" || r.Value == nil {
 				return nil
 			}

@@ -65,7 +65,11 @@ func tagCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 func deleteTag(root, name string, stdout io.Writer) error {
-	store, unlock, err := lockRoot(root)
+	store, err := openLocalRoot(root)
+	if err != nil {
+		return err
+	}
+	unlock, err := store.LockCommits(commitLockWait)
 	if err != nil {
 		return err
 	}
@@ -129,13 +133,14 @@ func rollbackCommand(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// lockRoot opens an existing dataset root and takes its commit lock.
-func lockRoot(root string) (*pipeline.LocalStore, func(), error) {
-	store, err := pipeline.OpenLocalStore(root)
+// lockRoot opens an existing dataset root, a folder or an s3:// URL, and
+// takes its commit lock.
+func lockRoot(root string) (pipeline.Store, func(), error) {
+	store, err := openStore(root, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock, err := store.LockCommits(commitLockWait)
+	unlock, err := pipeline.LockCommits(store, commitLockWait)
 	if err != nil {
 		return nil, nil, err
 	}

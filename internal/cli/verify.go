@@ -88,7 +88,7 @@ func verifyCommand(args []string, stdout, stderr io.Writer) error {
 
 // evaluateConfig evaluates the expectations of the config file path on m
 // and its parent. A parent that no longer exists skips the drift checks.
-func evaluateConfig(store *pipeline.LocalStore, path string, m *pipeline.Manifest) (*pipeline.ExpectationsRecord, error) {
+func evaluateConfig(store pipeline.Store, path string, m *pipeline.Manifest) (*pipeline.ExpectationsRecord, error) {
 	cfg, err := pipeline.LoadConfig(path)
 	if err != nil {
 		return nil, usageError{err}
@@ -109,7 +109,7 @@ func evaluateConfig(store *pipeline.LocalStore, path string, m *pipeline.Manifes
 			return nil, err
 		}
 	}
-	results, err := newEvaluator(context.Background(), store.Root()).evaluate(cfg.Expectations, m, parent)
+	results, err := newStoreEvaluator(context.Background(), store).evaluate(cfg.Expectations, m, parent)
 	if err != nil {
 		return nil, err
 	}

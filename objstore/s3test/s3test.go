@@ -29,6 +29,10 @@ type Server struct {
 	Dir      string // the posix backend's folder; each subfolder is a bucket
 	Addr     string // 127.0.0.1:PORT
 
+	// sidecar is the folder where the backend keeps each object's
+	// metadata, ETag included, or "" when it keeps none (--nometa).
+	sidecar string
+
 	t   testing.TB
 	bin string
 	cmd *exec.Cmd
@@ -53,10 +57,27 @@ func Binary(t testing.TB) string {
 }
 
 // Start starts a server on a free loopback port with an empty backend
-// folder and stops it, by PID, when the test ends.
+// folder and stops it, by PID, when the test ends. The backend keeps no
+// object metadata (--nometa), so the server ignores If-None-Match on PUT
+// and overwrites the object.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: Binary(t), Dir: t.TempDir()}
+	return start(t, "")
+}
+
+// StartWithMetadata starts a server as Start does, but the backend keeps
+// each object's metadata, ETag included, in a sidecar folder (--sidecar).
+// The server then checks conditions against the stored ETags, and returns
+// 412 Precondition Failed for a PUT with If-None-Match: * on an existing
+// object.
+func StartWithMetadata(t testing.TB) *Server {
+	t.Helper()
+	return start(t, t.TempDir())
+}
+
+func start(t testing.TB, sidecar string) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: Binary(t), Dir: t.TempDir(), sidecar: sidecar}
 	s.Addr = freeAddr(t)
 	s.Endpoint = "http://" + s.Addr
 	s.start()
@@ -78,7 +99,12 @@ func freeAddr(t testing.TB) string {
 func (s *Server) start() {
 	s.t.Helper()
 	s.log = &bytes.Buffer{}
-	cmd := exec.Command(s.bin, "--port", s.Addr, "--access", AccessKey, "--secret", SecretKey, "posix", "--nometa", s.Dir)
+	meta := []string{"--nometa"}
+	if s.sidecar != "" {
+		meta = []string{"--sidecar", s.sidecar}
+	}
+	args := append([]string{"--port", s.Addr, "--access", AccessKey, "--secret", SecretKey, "posix"}, meta...)
+	cmd := exec.Command(s.bin, append(args, s.Dir)...)
 	cmd.Env = []string{"HOME=" + s.Dir, "PATH=" + os.Getenv("PATH")}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
