@@ -70,8 +70,9 @@ lint:
 bench-deps:
 	@test -f /usr/share/dict/words || (apt-get update && apt-get install -y wamerican)
 
-bench: build bench-deps
+bench: build bench-deps test-deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./pipeline ./stages ./dedup ./pii ./loader
+	$(GO) test -run '^$$' -bench 'KafkaInput|S3Input' -count 3 ./internal/cli
 	$(GO) run ./pii/internal/piieval
 	./bench/run.sh $(BENCH_DIR) $(BENCH_DOCS)
 

@@ -109,6 +109,10 @@ type KafkaConfig struct {
 	// StopWhenIdle, when above 0, ends the input after no record arrived
 	// for that long, as in 30s; 0 (default) reads until the run is stopped.
 	StopWhenIdle time.Duration `yaml:"stop_when_idle"`
+	// StopAtEnd ends the input once every partition this member owns has
+	// been read up to the end offset it had when the run started: one pass
+	// over what the topic holds now (default false).
+	StopAtEnd bool `yaml:"stop_at_end"`
 	// FetchMaxBytes bounds the bytes of fetched records the client buffers
 	// (default 16 MiB).
 	FetchMaxBytes int `yaml:"fetch_max_bytes"`
@@ -208,7 +212,7 @@ func ValidKafkaTopic(name string) bool {
 
 // isZero reports whether no field of k is set.
 func (k *KafkaConfig) isZero() bool {
-	return len(k.Brokers) == 0 && k.Topic == "" && k.Group == "" && k.StartAt == "" && k.StopWhenIdle == 0 && k.FetchMaxBytes == 0 && k.SessionTimeout == 0
+	return len(k.Brokers) == 0 && k.Topic == "" && k.Group == "" && k.StartAt == "" && k.StopWhenIdle == 0 && !k.StopAtEnd && k.FetchMaxBytes == 0 && k.SessionTimeout == 0
 }
 
 // FieldMap names the record field of each document column, as a dotted path

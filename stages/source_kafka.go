@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,6 +130,9 @@ type KafkaSource struct {
 	mu     sync.Mutex // guards the fields below
 	client *kgo.Client
 	owned  map[int32]int64 // partitions owned now, to the highest committed offset known (-1 for none)
+	// reached is, per partition, the offset after the last record read or
+	// where reading started, for stop_at_end.
+	reached map[int32]int64
 	// left is owned as it was when Run left the group, nil before.
 	left         map[int32]int64
 	startOffsets func(topic string, partitions []int32) (map[int32]int64, error)
@@ -180,6 +184,7 @@ func NewKafkaSource(cfg pipeline.InputConfig, env pipeline.Env) (*KafkaSource, e
 		stop:      make(chan struct{}),
 		closed:    make(chan struct{}),
 		owned:     map[int32]int64{},
+		reached:   map[int32]int64{},
 	}, nil
 }
 
@@ -465,6 +470,13 @@ func (s *KafkaSource) consume(ctx, runCtx context.Context, cl *kgo.Client, emit 
 	defer events.flush()
 	decoder := jsonRecordDecoder{mapper: jsonMapper{paths: s.paths}}
 	idleLimit := s.cfg.Kafka.StopWhenIdle
+	var ends map[int32]int64
+	if s.cfg.Kafka.StopAtEnd {
+		var err error
+		if ends, err = s.endOffsets(runCtx, cl); err != nil {
+			return err
+		}
+	}
 
 	for {
 		if err := ctx.Err(); err != nil {
@@ -480,6 +492,10 @@ func (s *KafkaSource) consume(ctx, runCtx context.Context, cl *kgo.Client, emit 
 		s.activity.Add(int64(out.takeBlocked()))
 		now := time.Now()
 		idle := now.Sub(time.Unix(0, s.activity.Load()))
+		if ends != nil && s.atEnd(ends) {
+			s.env.Logger.Info("kafka input ended: every owned partition was read to the end it had at the start (stop_at_end)", "topic", s.cfg.Kafka.Topic)
+			return out.flush()
+		}
 		if idleLimit > 0 && idle >= idleLimit {
 			s.env.Logger.Info("kafka input ended: no record arrived for stop_when_idle", "topic", s.cfg.Kafka.Topic, "stop_when_idle", idleLimit)
 			return out.flush()
@@ -527,6 +543,11 @@ func (s *KafkaSource) consume(ctx, runCtx context.Context, cl *kgo.Client, emit 
 // or covers it in the batch's positions when it is bad.
 func (s *KafkaSource) addRecord(r *kgo.Record, decoder *jsonRecordDecoder, out *kafkaBatcher, events *kafkaEvents) error {
 	s.touch()
+	if s.cfg.Kafka.StopAtEnd {
+		s.mu.Lock()
+		s.reached[r.Partition] = max(s.reached[r.Partition], r.Offset+1)
+		s.mu.Unlock()
+	}
 	part := events.partition(r.Partition)
 	var d pipeline.Doc
 	if !s.decodeRecord(r, decoder, part.events, &d) {
@@ -661,9 +682,54 @@ func (s *KafkaSource) adjustStart(_ context.Context, offsets map[string]map[int3
 		if known, ok := s.owned[p]; !ok || committed[p] > known {
 			s.owned[p] = committed[p]
 		}
+		start := committed[p]
+		if r, ok := recorded[p]; ok && r > start {
+			start = r
+		}
+		if start < 0 {
+			start = 0 // start_at earliest
+			if s.cfg.Kafka.StartAt == pipeline.KafkaStartLatest {
+				start = math.MaxInt64
+			}
+		}
+		s.reached[p] = max(s.reached[p], start)
 	}
 	s.mu.Unlock()
 	return offsets, nil
+}
+
+// atEnd reports, for stop_at_end, whether every partition this member
+// owns has been read up to its end offset in ends.
+func (s *KafkaSource) atEnd(ends map[int32]int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.owned) == 0 {
+		return false
+	}
+	for p := range s.owned {
+		if s.reached[p] < ends[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// endOffsets returns the end offset of every partition of the topic now.
+func (s *KafkaSource) endOffsets(ctx context.Context, cl *kgo.Client) (map[int32]int64, error) {
+	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, s.cfg.Kafka.Topic)
+	if err != nil {
+		return nil, fmt.Errorf("kafka input %s: reading the end offsets for stop_at_end: %w", s.cfg.Kafka.Topic, err)
+	}
+	ends := map[int32]int64{}
+	var failed error
+	listed.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			failed = fmt.Errorf("kafka input %s: reading the end offset of partition %d for stop_at_end: %w", o.Topic, o.Partition, o.Err)
+			return
+		}
+		ends[o.Partition] = o.Offset
+	})
+	return ends, failed
 }
 
 // release removes revoked or lost partitions from owned and logs msg. It

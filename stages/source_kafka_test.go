@@ -859,3 +859,39 @@ func TestKafkaSourceBoundsBufferedFetch(t *testing.T) {
 		t.Errorf("%d documents, want %d", n, records)
 	}
 }
+
+func TestKafkaSourceStopAtEnd(t *testing.T) {
+	const topic = "bounded"
+	addr := testutil.StartBroker(t, "", topic, 3)
+	testutil.KcatProduce(t, addr, topic, docLines("e", 300))
+
+	src, logs := newKafkaSourceForTest(t, addr, topic, "one-pass", func(c *pipeline.InputConfig) { c.Kafka.StopAtEnd = true })
+	run := startKafkaRun(t, context.Background(), src, logs, nil)
+	if err := run.wait(t); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := run.docCount(); n != 300 {
+		t.Fatalf("Run ended after %d documents, want the 300 the topic held", n)
+	}
+
+	// A second pass of the same group starts at the committed offsets,
+	// which are the end, so it ends at once with nothing.
+	next := map[int32]int64{}
+	for _, b := range run.batches {
+		for _, pos := range b.Positions {
+			_, p, _ := ParseKafkaInput(pos.Input)
+			next[p] = max(next[p], pos.EndRecord)
+		}
+	}
+	if _, err := src.CommitOffsets(context.Background(), next); err != nil {
+		t.Fatalf("CommitOffsets: %v", err)
+	}
+	again, logs2 := newKafkaSourceForTest(t, addr, topic, "one-pass", func(c *pipeline.InputConfig) { c.Kafka.StopAtEnd = true })
+	rerun := startKafkaRun(t, context.Background(), again, logs2, nil)
+	if err := rerun.wait(t); err != nil {
+		t.Fatalf("second Run: %v", err)
+	}
+	if n := rerun.docCount(); n != 0 {
+		t.Errorf("the second pass read %d documents, want 0", n)
+	}
+}

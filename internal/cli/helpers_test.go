@@ -66,7 +66,7 @@ type inputDoc struct {
 	Text string `json:"text"`
 }
 
-func readSample(t *testing.T) []inputDoc {
+func readSample(t testing.TB) []inputDoc {
 	t.Helper()
 	f, err := os.Open(samplePath)
 	if err != nil {

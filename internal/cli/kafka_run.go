@@ -37,6 +37,7 @@ type kafkaRow struct {
 	bytes     int64
 	tokens    int64
 	lang      string
+	source    string
 }
 
 // kafkaState is what the committer tracks of a Kafka run between
@@ -54,6 +55,7 @@ type kafkaState struct {
 	totals  pipeline.Totals // sink totals at the last version
 	langs   map[string]pipeline.Totals
 	sources map[string]pipeline.Totals
+	names   map[string]string // interned languages and sources
 	commits int
 	dropped int64 // rows left out in shards that an earlier version already listed
 }
@@ -95,7 +97,8 @@ func (k *kafkaState) track(b *pipeline.Batch) error {
 	if b.LiveCount() == 0 {
 		return nil
 	}
-	inputs, texts, langs := b.Strings(pipeline.ColInput), b.Strings(pipeline.ColText), b.Strings(pipeline.ColLang)
+	inputs, texts := b.Strings(pipeline.ColInput), b.Strings(pipeline.ColText)
+	langs, sources := b.Strings(pipeline.ColLang), b.Strings(pipeline.ColSource)
 	offsets := b.Column(pipeline.ColInputOffset).(interface{ Value(int) int64 })
 	tokens := b.Column(pipeline.ColTokenCount).(interface{ Value(int) int32 })
 	for i := range b.Len() {
@@ -106,18 +109,33 @@ func (k *kafkaState) track(b *pipeline.Batch) error {
 		if !ok {
 			return fmt.Errorf("kafka commit: row %d of batch %d comes from %q, not from Kafka", i, b.Seq, inputs.Value(i))
 		}
-		text := texts.Value(i)
-		t := int64(tokens.Value(i))
-		if t == 0 {
-			t = int64(stages.CountWhitespaceTokens(text))
-		}
-		lang := langs.Value(i)
-		if lang == "" {
-			lang = stages.LangUndetermined
-		}
-		k.rows = append(k.rows, kafkaRow{partition: partition, offset: offsets.Value(i), bytes: int64(len(text)), tokens: t, lang: lang})
+		// The totals count what the shard writer counts: text bytes and
+		// the token_count column as it is.
+		k.rows = append(k.rows, kafkaRow{
+			partition: partition, offset: offsets.Value(i),
+			bytes: int64(texts.ValueLen(i)), tokens: int64(tokens.Value(i)),
+			lang: k.intern(langs.Value(i), stages.LangUndetermined), source: k.intern(sources.Value(i), "unknown"),
+		})
 	}
 	return nil
+}
+
+// intern returns a copy of s that the state keeps, or empty when s is "".
+// Row strings alias their batch's buffers, which must not stay alive
+// until the next version.
+func (k *kafkaState) intern(s, empty string) string {
+	if s == "" {
+		s = empty
+	}
+	if v, ok := k.names[s]; ok {
+		return v
+	}
+	if k.names == nil {
+		k.names = map[string]string{}
+	}
+	v := strings.Clone(s)
+	k.names[v] = v
+	return v
 }
 
 // pending reports whether anything was read since the last version.
@@ -253,6 +271,7 @@ func (k *kafkaState) fence(rec *pipeline.KafkaRecord, m, prior *pipeline.Manifes
 			t := pipeline.Totals{Docs: 1, Bytes: kr.bytes, Tokens: kr.tokens}
 			m.Totals = subTotals(m.Totals, t)
 			m.Languages[kr.lang] = subTotals(m.Languages[kr.lang], t)
+			m.Sources[kr.source] = subTotals(m.Sources[kr.source], t)
 		}
 		switch {
 		case whole:
