@@ -291,28 +291,60 @@ func removeVersionFile(store pipeline.Store, id string) error {
 }
 
 // removeOrphanFiles deletes the shards and rejects files that no version
-// references and that were written since the dead attempt started, unless
-// a live run may still commit them: they are what the attempt wrote after
-// its last checkpoint. Held under the commit lock.
+// lists, written since the dead attempt started and before the oldest live
+// lease of another process: what the attempt wrote after its last
+// checkpoint. Temporary files are left to gc. Held under the commit lock.
 func (p *plan) removeOrphanFiles(since time.Time) error {
-	local, ok := p.store.(*pipeline.LocalStore)
-	if !ok {
-		p.logger.Info("files the interrupted attempt wrote after its last checkpoint stay until `winnow gc`, which does not run on object stores yet", "root", p.store.String())
-		return nil
-	}
-	gc, err := planGC(local, 0, 0, time.Now())
+	versions, err := pipeline.ListVersions(p.store)
 	if err != nil {
 		return err
 	}
+	referenced := map[string]bool{}
+	for _, m := range versions {
+		for _, f := range slices.Concat(m.Shards, m.Rejects) {
+			referenced[f.Path] = true
+		}
+	}
+	leases, err := pipeline.ReadLeases(p.store)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var protectSince time.Time
+	for _, l := range leases {
+		if l.Name == p.run.pointer.Lease {
+			continue // this process's own lease protects nothing it has not written yet
+		}
+		if start := l.StartedAt.Add(-leaseClockSlack); !l.Stale(now) && (protectSince.IsZero() || start.Before(protectSince)) {
+			protectSince = start
+		}
+	}
 	cutoff := since.Add(-leaseClockSlack)
-	for _, f := range gc.Files {
-		if f.Protected != "" || f.Modified.Before(cutoff) {
-			continue
+	for _, dir := range gcDirs {
+		names, err := p.store.List(dir)
+		if err != nil {
+			return err
 		}
-		if err := local.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("removing %s, left by the interrupted attempt: %w", f.Path, err)
+		for _, name := range names {
+			rel := path.Join(dir, name)
+			if referenced[rel] {
+				continue
+			}
+			info, err := p.store.Stat(rel)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if mod := info.ModTime(); mod.Before(cutoff) || (!protectSince.IsZero() && !mod.Before(protectSince)) {
+				continue
+			}
+			if err := removeFile(p.store, rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing %s, left by the interrupted attempt: %w", rel, err)
+			}
+			p.logger.Info("removed a file of the interrupted attempt", "file", rel, "bytes", info.Size())
 		}
-		p.logger.Info("removed a file of the interrupted attempt", "file", f.Path, "bytes", f.Bytes)
 	}
 	return nil
 }

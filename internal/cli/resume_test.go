@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/winnow-data/winnow/objstore/s3test"
 	"github.com/winnow-data/winnow/pipeline"
+	"github.com/winnow-data/winnow/stages"
 )
 
 // writeCrawl writes files of JSON lines under a new folder: files*perFile
@@ -49,12 +52,41 @@ func writeCrawl(t *testing.T, files, perFile int) string {
 	return dir
 }
 
-// keptIDList returns the ids of the latest version of root in shard order.
-func keptIDList(t *testing.T, root string) []string {
+// rootStore opens the dataset root of a test, a folder or an s3:// URL.
+func rootStore(t *testing.T, root string) pipeline.Store {
+	t.Helper()
+	store, err := openStore(root, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// latestOf returns the latest version of store.
+func latestOf(t *testing.T, store pipeline.Store) *pipeline.Manifest {
+	t.Helper()
+	id, err := pipeline.LatestVersion(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pipeline.ReadManifest(store, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// keptIDList returns the ids of the latest version of store in shard
+// order.
+func keptIDList(t *testing.T, store pipeline.Store) []string {
 	t.Helper()
 	var ids []string
-	for _, d := range keptDocs(t, root, latestManifest(t, root)) {
+	err := stages.ReadStoreVersionDocs(context.Background(), store, latestOf(t, store), func(d pipeline.SeedDoc) error {
 		ids = append(ids, d.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ids
 }
@@ -98,6 +130,7 @@ func runUntilKilled(t *testing.T, cmd *exec.Cmd, delay time.Duration) bool {
 type crashRun struct {
 	chain    string // the stages: list of the config
 	input    string // s3:// URL or folder
+	root     func() string // a new dataset root: a folder or an s3:// URL
 	env      []string
 	kills    int
 	seed     uint64
@@ -125,13 +158,18 @@ output:
 		return cmd
 	}
 
-	clean := t.TempDir()
+	newRoot := c.root
+	if newRoot == nil {
+		newRoot = t.TempDir
+	}
+	clean := newRoot()
 	start := time.Now()
 	if out, err := command(clean).CombinedOutput(); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	took := time.Since(start)
-	want := keptIDList(t, clean)
+	cleanStore := rootStore(t, clean)
+	want := keptIDList(t, cleanStore)
 	if len(want) < c.minKept {
 		t.Fatalf("the uninterrupted run kept %d documents; the test needs at least %d", len(want), c.minKept)
 	}
@@ -139,7 +177,7 @@ output:
 	schedule := crashSchedule(c.seed, c.kills, took, c.lo, c.hi)
 	t.Logf("uninterrupted run: %s; kill schedule (seed %d): %v", took.Round(time.Millisecond), c.seed, schedule)
 
-	crashed := t.TempDir()
+	crashed := newRoot()
 	for i, delay := range schedule {
 		if !runUntilKilled(t, command(crashed), delay) {
 			t.Fatalf("attempt %d finished before its kill at %s: the schedule is too slow for this input", i+1, delay)
@@ -153,7 +191,8 @@ output:
 		t.Errorf("the last attempt did not replay the documents before its checkpoint:\n%s", out)
 	}
 
-	got := keptIDList(t, crashed)
+	store := rootStore(t, crashed)
+	got := keptIDList(t, store)
 	seen := map[string]bool{}
 	for _, id := range got {
 		if seen[id] {
@@ -170,7 +209,7 @@ output:
 		}
 		t.Fatalf("kept %d documents after the kills, %d without them; %d missing", len(got), len(want), missing)
 	}
-	m, w := latestManifest(t, crashed), latestManifest(t, clean)
+	m, w := latestOf(t, store), latestOf(t, cleanStore)
 	if !slices.Equal(shardSums(m), shardSums(w)) {
 		t.Errorf("the shards after the kills differ from the uninterrupted run's")
 	}
@@ -184,17 +223,17 @@ output:
 
 	// Nothing of the dead attempts is left: no pointer, no checkpoint, and
 	// every shard file belongs to the version.
-	if n := countFiles(filepath.Join(crashed, RunsDir)); n > 0 {
-		t.Errorf("runs/ still holds %d files", n)
+	if names, err := store.List(path.Join(RunsDir, m.Run.Key)); err != nil || len(names) > 0 {
+		t.Errorf("the run's pointers are left: %v %v", names, err)
 	}
-	store, _ := pipeline.OpenLocalStore(crashed)
 	versions, _ := pipeline.ListVersions(store)
 	for _, v := range versions {
 		if v.Run != nil && v.Run.Checkpoint {
 			t.Errorf("checkpoint %s is left after the run finished", v.ID)
 		}
 	}
-	if n := len(finishedShards(crashed)); n != len(m.Shards) {
+	if names, _ := store.List(pipeline.ShardsDir); len(names) != len(m.Shards) {
+		n := len(names)
 		t.Errorf("shards/ holds %d shards, the version %d", n, len(m.Shards))
 	}
 }
@@ -213,6 +252,26 @@ func TestResumeAfterKillsOverS3(t *testing.T) {
 	})
 }
 
+// TestResumeOnS3Root writes the dataset root to an S3 server, so the
+// checkpoints, the run's pointer and the files a resumed attempt deletes
+// are objects, and kills the run three times.
+func TestResumeOnS3Root(t *testing.T) {
+	srv := s3test.StartWithMetadata(t)
+	srv.MakeBucket("datasets")
+	srv.SetEnv(t)
+	roots := 0
+	killAndResume(t, crashRun{
+		chain: "[normalize, gopher_quality, exact_dedup]",
+		input: writeCrawl(t, 6, 2500),
+		root: func() string {
+			roots++
+			return fmt.Sprintf("s3://datasets/run-%d", roots)
+		},
+		env:   srv.Env(),
+		kills: 3, seed: 11, lo: 0.25, hi: 0.45, minKept: 9000,
+	})
+}
+
 // TestResumeReplaysWhenAFilterFollowsDedup puts a filter after
 // exact_dedup, so the deduplication index holds documents the filter then
 // drops: a resumed attempt must pass the consumed documents through the
@@ -225,14 +284,3 @@ func TestResumeReplaysWhenAFilterFollowsDedup(t *testing.T) {
 	})
 }
 
-// countFiles counts the regular files under dir.
-func countFiles(dir string) int {
-	n := 0
-	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	return n
-}
