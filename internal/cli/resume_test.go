@@ -128,8 +128,8 @@ func runUntilKilled(t *testing.T, cmd *exec.Cmd, delay time.Duration) bool {
 
 // crashRun is one crash test: a chain, an input and a kill schedule.
 type crashRun struct {
-	chain    string // the stages: list of the config
-	input    string // s3:// URL or folder
+	chain    string        // the stages: list of the config
+	input    string        // s3:// URL or folder
 	root     func() string // a new dataset root: a folder or an s3:// URL
 	env      []string
 	kills    int
@@ -283,4 +283,3 @@ func TestResumeReplaysWhenAFilterFollowsDedup(t *testing.T) {
 		kills: 3, seed: 7, lo: 0.3, hi: 0.5, minKept: 14000, replayed: true,
 	})
 }
-
