@@ -317,7 +317,7 @@ func resolveConfig(fs *flag.FlagSet, f *runFlags, inputs []string) (*pipeline.Co
 // input is a WARC or ARC file, whose documents are HTML pages that the
 // other stages would read as text.
 func prependExtract(cfg *pipeline.Config) error {
-	if !cfg.DefaultChain {
+	if !cfg.DefaultChain || cfg.Input.Format == pipeline.FormatKafka {
 		return nil
 	}
 	inputs, err := stages.ResolveInputs(cfg.Input.Paths, cfg.Input.Format)
