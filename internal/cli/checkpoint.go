@@ -44,7 +44,7 @@ type runPointer struct {
 
 func (r *runPointer) path() string { return path.Join(RunsDir, r.Key, r.RunID+".json") }
 
-// runState is what a run knows about itself across attempts.
+// runState is the state of a run that lasts across its attempts.
 type runState struct {
 	pointer runPointer
 	// from is the checkpoint this attempt resumed from, nil for a first
@@ -86,9 +86,9 @@ func (p *plan) inputNames() []string {
 
 // needsReplay reports whether a resumed run must re-read the documents
 // before its checkpoint instead of skipping them. A deduplication stage
-// starts from the checkpoint's kept documents, which is its whole state
-// only when no later stage drops documents it let through; otherwise the
-// consumed records pass through the stages again and the sink discards
+// starts from the checkpoint's kept documents. That is its whole state
+// only when no later stage drops documents it let through. Otherwise the
+// consumed records pass through the stages again, and the sink discards
 // them.
 func needsReplay(chain []pipeline.StageInstance) bool {
 	dedup := false
@@ -105,11 +105,11 @@ func needsReplay(chain []pipeline.StageInstance) bool {
 }
 
 // prepareRun finds an unfinished run of the same key whose process is
-// gone, and makes this process continue it: the source starts at the
-// checkpoint, the deduplication stages start from its documents, and the
-// files the dead attempt wrote after it are deleted. It then writes this
-// attempt's pointer. It returns done when the run already committed its
-// last version and nothing is left to do.
+// gone, and makes this process continue it. The source starts at the
+// checkpoint, and the deduplication stages start from its documents. The
+// files the dead attempt wrote after it are deleted. prepareRun then
+// writes this attempt's pointer. It returns done when the run already
+// committed its last version and nothing is left to do.
 func (p *plan) prepareRun(ctx context.Context, key string, restart bool, lease *pipeline.Lease, logger *slog.Logger) (done bool, err error) {
 	now := time.Now().UTC()
 	p.run = &runState{pointer: runPointer{Key: key, Lease: lease.Name(), Started: now, Attempt: now, Attempts: 1}}
@@ -290,10 +290,11 @@ func removeVersionFile(store pipeline.Store, id string) error {
 	return nil
 }
 
-// removeOrphanFiles deletes the shards and rejects files that no version
-// lists, written since the dead attempt started and before the oldest live
-// lease of another process: what the attempt wrote after its last
-// checkpoint. Temporary files are left to gc. Held under the commit lock.
+// removeOrphanFiles deletes what the dead attempt wrote after its last
+// checkpoint: the shards and rejects files that no version lists, written
+// after the attempt started and before the oldest live lease of another
+// process. Temporary files are left to gc. The caller holds the commit
+// lock.
 func (p *plan) removeOrphanFiles(since time.Time) error {
 	versions, err := pipeline.ListVersions(p.store)
 	if err != nil {

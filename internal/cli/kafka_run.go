@@ -21,7 +21,7 @@ import (
 
 // ReasonRedelivered marks rows of a Kafka version that an earlier version
 // already holds. After a rebalance, the member that lost a partition and
-// the member that got it may both have read the same records; the one
+// the member that got it may both have read the same records. The one
 // that commits second deletes its copies instead of rewriting its shards.
 const ReasonRedelivered = "kafka_redelivered"
 
@@ -29,8 +29,8 @@ func init() {
 	pipeline.DeclareReasons("commit", ReasonRedelivered)
 }
 
-// kafkaRow is where a row written since the last Kafka version came from,
-// with what the manifest's totals count of it.
+// kafkaRow is the origin of a row written since the last Kafka version,
+// with the amounts the manifest's totals count for it.
 type kafkaRow struct {
 	partition int32
 	offset    int64
@@ -40,8 +40,7 @@ type kafkaRow struct {
 	source    string
 }
 
-// kafkaState is what the committer tracks of a Kafka run between
-// versions.
+// kafkaState is the committer's record of a Kafka run between versions.
 type kafkaState struct {
 	source *stages.KafkaSource
 	topic  string
@@ -61,9 +60,9 @@ type kafkaState struct {
 }
 
 // startOffsets returns the next offsets that the latest version records
-// for topic, where a member that is assigned a partition starts when the
-// group's committed offset is behind: the version may have been committed
-// by a process that died before it committed the offsets.
+// for topic. A member that is assigned a partition starts there when the
+// group's committed offset is behind, because the process that committed
+// the version may have died before it committed the offsets.
 func (p *plan) startOffsets(topic string, _ []int32) (map[int32]int64, error) {
 	latest, err := pipeline.LatestVersion(p.store)
 	if errors.Is(err, pipeline.ErrNoVersions) {
@@ -144,7 +143,7 @@ func (k *kafkaState) pending() bool { return len(k.rows) > 0 || len(k.next) > 0 
 // commitKafka commits the documents written since the last version as a
 // new version appended to the latest one, then commits their offsets to
 // the consumer group. The version records the next offset of every
-// partition; rows at offsets that the latest version already covers are
+// partition. Rows at offsets that the latest version already covers are
 // deleted from the new version, so a record read by two members around a
 // rebalance is kept once. Offsets go to Kafka only after the version is
 // committed, and only for partitions this member still owns.
@@ -314,7 +313,7 @@ func subTotalMaps(a, b map[string]pipeline.Totals) map[string]pipeline.Totals {
 	return out
 }
 
-// kafkaDue reports whether output.commit_every asks for a Kafka version.
+// kafkaDue reports whether a Kafka version is due by output.commit_every.
 func (c *committer) kafkaDue() bool {
 	return c.p.kafka.pending() && c.due()
 }
@@ -349,8 +348,8 @@ type kafkaRunSource struct{ *stages.KafkaSource }
 func (kafkaRunSource) Inputs() []pipeline.InputRecord { return nil }
 
 // resolvedInput is the input section of the manifest's resolved config.
-// Broker addresses are left out: they say where the topic is served, not
-// what was read.
+// Broker addresses are left out because they locate the topic rather than
+// describe what was read.
 func resolvedInput(in pipeline.InputConfig) map[string]any {
 	out := map[string]any{"format": in.Format, "fields": toPlain(in.Fields)}
 	if in.Format == pipeline.FormatKafka {
@@ -361,7 +360,7 @@ func resolvedInput(in pipeline.InputConfig) map[string]any {
 
 // runContext returns the run's context. SIGINT or SIGTERM cancels a file
 // run. A Kafka run has no end, so the first signal stops fetching and
-// lets the run drain and commit a last version; a second one cancels it.
+// lets the run drain and commit a last version. A second one cancels it.
 func runContext(p *plan, logger *slog.Logger) (context.Context, func()) {
 	if p.kafka == nil {
 		return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
