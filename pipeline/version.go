@@ -270,10 +270,20 @@ func LatestVersion(store Store) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("finding latest version: %w", err)
 	}
-	if len(versions) == 0 {
-		return "", fmt.Errorf("finding latest version in %s: %w (a successful run commits one)", store, ErrNoVersions)
+	// Held versions never move the ref: a run's checkpoints and versions
+	// whose data tests failed are not the latest even when they are the
+	// newest.
+	for _, m := range versions {
+		if !m.held() {
+			return m.ID, nil
+		}
 	}
-	return versions[0].ID, nil
+	return "", fmt.Errorf("finding latest version in %s: %w (a successful run commits one)", store, ErrNoVersions)
+}
+
+// held reports whether m was committed without moving refs/latest.
+func (m *Manifest) held() bool {
+	return (m.Run != nil && m.Run.Checkpoint) || (m.Expectations != nil && m.Expectations.Held)
 }
 
 // checkLatestRef validates the content of refs/latest and that the version

@@ -432,3 +432,29 @@ func manifestIDs(ms []*Manifest) []string {
 	}
 	return ids
 }
+
+// TestLatestVersionSkipsCheckpoints commits a checkpoint on a new root,
+// which writes no refs/latest, and expects it not to count as latest.
+func TestLatestVersionSkipsCheckpoints(t *testing.T) {
+	root := t.TempDir()
+	store, err := NewLocalStore(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testManifest("", writeShard(t, root, "a", []byte("first shard")))
+	m.Run = &RunRecord{ID: "r", Key: "k", Checkpoint: true, Next: &ResumePoint{Input: "in", Record: 3}, Attempts: 1}
+	if _, err := CommitHeld(store, m); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := LatestVersion(store); !errors.Is(err, ErrNoVersions) {
+		t.Fatalf("LatestVersion after a checkpoint = %q, %v; want ErrNoVersions", id, err)
+	}
+	final := testManifest("", writeShard(t, root, "b", []byte("second shard")))
+	id, err := Commit(store, final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LatestVersion(store); err != nil || got != id {
+		t.Fatalf("LatestVersion = %q, %v; want %s", got, err, id)
+	}
+}

@@ -202,6 +202,10 @@ func (s *KafkaSource) SetStartOffsets(fn func(topic string, partitions []int32) 
 	s.mu.Unlock()
 }
 
+// kafkaCommitWait bounds how long CommitOffsets waits for a rebalance in
+// progress before it gives up; see commitAsMember.
+const kafkaCommitWait = 5 * time.Second
+
 // Assigned returns the partitions that this member owns now and whose
 // start offsets are resolved. CommitOffsets commits only these.
 func (s *KafkaSource) Assigned() map[int32]bool {
@@ -283,7 +287,13 @@ func (s *KafkaSource) commitAsMember(ctx context.Context, cl *kgo.Client, next m
 
 	topic, group := s.cfg.Kafka.Topic, s.cfg.Kafka.Group
 	var failed []error
-	cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{topic: request},
+	// CommitOffsetsSync waits for a join or sync of the group to end, and
+	// the revocation callback of that rebalance waits for commitMu, which
+	// this call holds. The bound breaks that cycle: the commit gives up,
+	// the rebalance goes on, and the next version commits the offsets.
+	commitCtx, cancel := context.WithTimeout(ctx, kafkaCommitWait)
+	defer cancel()
+	cl.CommitOffsetsSync(commitCtx, map[string]map[int32]kgo.EpochOffset{topic: request},
 		func(_ *kgo.Client, req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 			if err != nil {
 				failed = append(failed, err)

@@ -407,12 +407,13 @@ func runKafka(ctx context.Context, p *plan, f *runFlags, stdout io.Writer, logge
 		return err
 	}
 	elapsed := time.Since(start)
+	if m == nil && p.kafka.commits == 0 {
+		fmt.Fprintf(stdout, "no new record in topic %s for group %s; no version committed\n", k.Topic, k.Group)
+		return nil
+	}
 	if m == nil {
+		// The last version this run committed holds everything it read.
 		latest, err := pipeline.LatestVersion(p.store)
-		if errors.Is(err, pipeline.ErrNoVersions) {
-			logger.Info("no document read; no version committed")
-			return nil
-		}
 		if err != nil {
 			return err
 		}
