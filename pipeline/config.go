@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -415,7 +416,7 @@ func parseConfig(raw []byte, rootSet *bool) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parsing config: %w", err)
+		return nil, fmt.Errorf("parsing config: %w", nameFields(&doc, err))
 	}
 	if rootSet != nil {
 		*rootSet = cfg.Output.Root != ""
@@ -428,16 +429,78 @@ func parseConfig(raw []byte, rootSet *bool) (*Config, error) {
 // duration with a unit. yaml.v3 rejects a bare number for a time.Duration
 // with an error that does not name the field.
 func checkKafkaDuration(doc *yaml.Node) error {
-	node := mappingValue(mappingValue(mappingValue(doc, "input"), "kafka"), "stop_when_idle")
-	if node == nil {
-		return nil
+	for _, key := range []string{"stop_when_idle", "session_timeout"} {
+		node := mappingValue(mappingValue(mappingValue(doc, "input"), "kafka"), key)
+		if node == nil {
+			continue
+		}
+		if node.Kind == yaml.ScalarNode && node.ShortTag() == "!!str" {
+			if _, err := time.ParseDuration(node.Value); err == nil {
+				continue
+			}
+		}
+		return fmt.Errorf("line %d: input.kafka.%s: invalid value %q: must be a duration with a unit, such as 30s or 5m", node.Line, key, node.Value)
 	}
-	if node.Kind == yaml.ScalarNode && node.ShortTag() == "!!str" {
-		if _, err := time.ParseDuration(node.Value); err == nil {
-			return nil
+	return nil
+}
+
+// typeErrorLine matches one error of a yaml.TypeError.
+var typeErrorLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// nameFields adds the dotted name of the field to each error of a
+// yaml.TypeError, which gives only the line and Go's type, as in
+// "line 5: output.commit_every.seconds: cannot unmarshal !!str `abc`
+// into float64".
+func nameFields(doc *yaml.Node, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		msgs[i] = e
+		m := typeErrorLine.FindStringSubmatch(e)
+		if m == nil {
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		if field := fieldAtLine(doc, line, ""); field != "" {
+			msgs[i] = fmt.Sprintf("line %d: %s: %s", line, field, m[2])
 		}
 	}
-	return fmt.Errorf("line %d: input.kafka.stop_when_idle: invalid value %q: must be a duration with a unit, such as 30s or 5m", node.Line, node.Value)
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// fieldAtLine returns the dotted name of the deepest mapping key whose
+// value starts on line, or "".
+func fieldAtLine(node *yaml.Node, line int, path string) string {
+	if node == nil {
+		return ""
+	}
+	switch node.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range node.Content {
+			p := path
+			if node.Kind == yaml.SequenceNode {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			if f := fieldAtLine(c, line, p); f != "" {
+				return f
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			key, value := node.Content[i], node.Content[i+1]
+			p := joinPath(path, key.Value)
+			if f := fieldAtLine(value, line, p); f != "" {
+				return f
+			}
+			if value.Line == line || key.Line == line {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // mappingValue returns the value of key in the mapping node, or in the

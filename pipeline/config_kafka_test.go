@@ -109,3 +109,19 @@ func TestLoadConfigKafkaErrorNamesFile(t *testing.T) {
 		t.Errorf("Validate = %v, want it to start with %q", err, want)
 	}
 }
+
+// TestConfigTypeErrorsNameField checks that a value of the wrong type
+// is reported with the field's dotted name, not only a Go type.
+func TestConfigTypeErrorsNameField(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"output:\n  commit_every: {seconds: abc}\n", "line 2: output.commit_every.seconds: "},
+		{"output:\n  commit_every: 500\n", "line 2: output.commit_every: "},
+		{"input:\n  kafka: {stop_at_end: yes-please}\n", "line 2: input.kafka.stop_at_end: "},
+		{"input:\n  kafka:\n    session_timeout: 45 seconds\n", `line 3: input.kafka.session_timeout: invalid value "45 seconds"`},
+	} {
+		_, err := ParseConfig([]byte(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseConfig(%q) = %v, want an error containing %q", c.yaml, err, c.want)
+		}
+	}
+}
