@@ -423,7 +423,7 @@ func runKafka(ctx context.Context, p *plan, f *runFlags, stdout io.Writer, logge
 		id = latest
 	}
 	logger.Info("run finished", "version", id, "versions_committed", p.kafka.commits, "docs", m.Totals.Docs)
-	sum := newSummary(p.cfg.Output.Root, m, p.pipeline.Metrics(), elapsed)
+	sum := newSummary(p.cfg.Output.Root, m, p.pipeline.Metrics(), elapsed, true)
 	if f.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

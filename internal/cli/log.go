@@ -34,6 +34,7 @@ type logEntry struct {
 	DroppedBy     map[string]int64             `json:"dropped_by,omitempty"`
 	Expectations  *pipeline.ExpectationsRecord `json:"expectations,omitempty"`
 	Forgotten     []pipeline.ForgetNote        `json:"forgotten,omitempty"`
+	Kafka         []pipeline.KafkaRecord       `json:"kafka,omitempty"` // offsets the versions so far consumed
 }
 
 // logCommand prints the version graph of a root, newest first, then the
@@ -128,6 +129,7 @@ func buildLog(store pipeline.Store) ([]logEntry, []pipeline.HistoryEntry, error)
 		} else {
 			e.ParentGone = m.Parent != ""
 		}
+		e.Kafka = m.Kafka
 		for _, in := range m.Inputs {
 			e.InputRecords += in.Records
 			e.InputNames = append(e.InputNames, in.URI)
@@ -181,7 +183,16 @@ func writeLogEntry(w io.Writer, e logEntry) {
 		changed = "parent deleted by gc"
 	}
 	fmt.Fprintf(w, "  config    %s (%s)\n", short(e.ConfigHash), changed)
-	fmt.Fprintf(w, "  inputs    %s, %s: %s\n", plural(e.Inputs, "file"), plural(e.InputRecords, "record"), listSome(e.InputNames, logMaxNames))
+	if e.Inputs > 0 || len(e.Kafka) == 0 {
+		fmt.Fprintf(w, "  inputs    %s, %s: %s\n", plural(e.Inputs, "file"), plural(e.InputRecords, "record"), listSome(e.InputNames, logMaxNames))
+	}
+	for _, k := range e.Kafka {
+		var total int64
+		for _, off := range k.Next {
+			total += off
+		}
+		fmt.Fprintf(w, "  kafka     topic %s, group %s: %s, next offsets sum to %d\n", k.Topic, k.Group, plural(len(k.Next), "partition"), total)
+	}
 	fmt.Fprintf(w, "  kept      %d docs, %.2f MB, %d tokens\n", e.Kept.Docs, float64(e.Kept.Bytes)/1e6, e.Kept.Tokens)
 	fmt.Fprintf(w, "  dropped   %d by its run%s\n", e.Dropped, topReasons(e.DroppedBy, logMaxNames))
 	if e.Message != "" {

@@ -199,7 +199,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	logger.Info("version committed", "version", id, "docs", m.Totals.Docs, "shards", len(m.Shards))
 	failed := logExpectations(logger, m)
 
-	sum := newSummary(cfg.Output.Root, m, plan.pipeline.Metrics(), elapsed)
+	sum := newSummary(cfg.Output.Root, m, plan.pipeline.Metrics(), elapsed, plan.appendTo || plan.run.from != nil)
 	if f.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

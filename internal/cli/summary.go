@@ -25,6 +25,10 @@ type summary struct {
 	Stages      []stageSummary         `json:"stages"`
 	Languages   []langSummary          `json:"languages"` // kept documents, most first
 	Inputs      []pipeline.InputRecord `json:"inputs"`
+	// Cumulative is set when the version holds documents this process did
+	// not read: appended to an earlier version, resumed from a checkpoint,
+	// or read from Kafka into a growing dataset.
+	Cumulative bool `json:"cumulative,omitempty"`
 }
 
 type stageSummary struct {
@@ -41,7 +45,10 @@ type langSummary struct {
 	Share float64 `json:"share"` // of kept documents
 }
 
-func newSummary(root string, m *pipeline.Manifest, ms *pipeline.Metrics, elapsed time.Duration) *summary {
+//
+// Documents and bytes read, and the rate, are this process's, from ms;
+// kept counts are the version's.
+func newSummary(root string, m *pipeline.Manifest, ms *pipeline.Metrics, elapsed time.Duration, cumulative bool) *summary {
 	s := &summary{
 		Version:   m.ID,
 		Root:      root,
@@ -61,9 +68,10 @@ func newSummary(root string, m *pipeline.Manifest, ms *pipeline.Metrics, elapsed
 			BlockedOutputSeconds: sm.BlockedOutput().Seconds(),
 		})
 	}
-	if len(m.Stages) > 0 {
-		s.DocsRead = m.Stages[0].DocsOut
-		s.BytesRead = m.Stages[0].BytesOut
+	s.Cumulative = cumulative
+	if len(ms.Stages) > 0 {
+		s.DocsRead = ms.Stages[0].DocsOut.Load()
+		s.BytesRead = ms.Stages[0].BytesOut.Load()
 	}
 	if s.Seconds > 0 {
 		s.MBPerSecond = float64(s.BytesRead) / 1e6 / s.Seconds
@@ -123,6 +131,11 @@ func (s *summary) writeTable(w io.Writer) {
 			break
 		}
 		fmt.Fprintf(w, "  %-10s %7d  %5.1f%%\n", l.Lang, l.Docs, 100*l.Share)
+	}
+	if s.Cumulative {
+		fmt.Fprintf(w, "\n%d documents read by this process (%.1f MB) in %.1f s, %.2f MB/s; the version holds %d (%.1f MB) in %d shards\n",
+			s.DocsRead, float64(s.BytesRead)/1e6, s.Seconds, s.MBPerSecond, s.DocsKept, float64(s.BytesKept)/1e6, s.Shards)
+		return
 	}
 	fmt.Fprintf(w, "\n%d documents read (%.1f MB), %d kept (%.1f MB) in %d shards, %.1f s, %.2f MB/s\n",
 		s.DocsRead, float64(s.BytesRead)/1e6, s.DocsKept, float64(s.BytesKept)/1e6, s.Shards, s.Seconds, s.MBPerSecond)
