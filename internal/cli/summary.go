@@ -45,7 +45,6 @@ type langSummary struct {
 	Share float64 `json:"share"` // of kept documents
 }
 
-//
 // Documents and bytes read, and the rate, are this process's, from ms;
 // kept counts are the version's.
 func newSummary(root string, m *pipeline.Manifest, ms *pipeline.Metrics, elapsed time.Duration, cumulative bool) *summary {
