@@ -8,9 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -390,37 +387,10 @@ func TestStoreConditionalWriteUnsupported(t *testing.T) {
 	}
 }
 
-// failFirstPut fails the first PUT of each key with 503 SlowDown and
-// forwards every other request.
-type failFirstPut struct {
-	mu    sync.Mutex
-	seen  map[string]bool
-	proxy *httputil.ReverseProxy
-}
-
-func (f *failFirstPut) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPut {
-		f.mu.Lock()
-		first := !f.seen[r.URL.Path]
-		f.seen[r.URL.Path] = true
-		f.mu.Unlock()
-		if first {
-			io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>injected by the test</Message></Error>`)
-			return
-		}
-	}
-	f.proxy.ServeHTTP(w, r)
-}
-
 func TestStoreWritesRetryWithoutCredentialsInLogs(t *testing.T) {
 	srv := s3test.StartWithMetadata(t)
 	srv.MakeBucket("retry")
-	target, _ := url.Parse(srv.Endpoint)
-	proxy := httptest.NewServer(&failFirstPut{seen: map[string]bool{}, proxy: httputil.NewSingleHostReverseProxy(target)})
-	defer proxy.Close()
+	proxy := srv.FailFirst(http.MethodPut)
 
 	var logs bytes.Buffer
 	client := newClient(t, proxy.URL, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))

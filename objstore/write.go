@@ -71,7 +71,7 @@ func (c *Client) PutIfAbsent(ctx context.Context, bucket, key string, data []byt
 		_, err := c.mc.PutObject(ctx, bucket, key, bytes.NewReader(data), int64(len(data)), opts)
 		if isConditionConflict(err) {
 			// S3 returns 409 when another conditional write to the key is
-			// in progress, and asks the client to try again.
+			// in progress, and expects the client to try again.
 			return transientError{err}
 		}
 		return err

@@ -191,9 +191,8 @@ func newLockRecord() (lockRecord, []byte, error) {
 }
 
 // expired reports whether the lock is past its expiry, or held by a
-// process of this host that no longer runs, as after a crash: a run
-// killed while it committed must not stop the next one for the whole
-// expiry.
+// process of this host that no longer runs, as after a crash. A run killed
+// while it committed must not stop the next one for the whole expiry.
 func (r lockRecord) expired() bool {
 	if time.Now().After(r.Expires) {
 		return true

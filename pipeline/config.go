@@ -244,7 +244,7 @@ type OutputConfig struct {
 	Rejects bool `yaml:"rejects"`
 	// CommitEvery sets how often a run commits while it reads. A file run
 	// commits a checkpoint, which a restarted run resumes from, at the
-	// first shard boundary after either limit is reached; a Kafka run
+	// first shard boundary after either limit is reached. A Kafka run
 	// commits a version, and then the offsets it holds. Default: 300
 	// seconds for files, 50,000 documents or 60 seconds for Kafka.
 	// Setting both limits to 0 turns checkpoints off.

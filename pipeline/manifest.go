@@ -49,7 +49,7 @@ type Manifest struct {
 	// committed manifest has it only when it copied an earlier one's.
 	Forgotten []ForgetNote `json:"forgotten,omitempty"`
 	// Run ties the version to the run that made it and, for a checkpoint,
-	// says where a restarted run continues. Versions made by other
+	// records where a restarted run continues. Versions made by other
 	// commands have none.
 	Run *RunRecord `json:"run,omitempty"`
 	// Kafka records, per topic read, the next offset of every partition

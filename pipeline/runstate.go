@@ -8,9 +8,9 @@ import (
 
 // RunRecord ties the versions of one `winnow run` together across the
 // attempts a crash makes. A run that checkpoints commits held versions
-// (Checkpoint set) while it reads, each a snapshot of the run's own
-// documents so far with the point where reading stops; a restarted attempt
-// continues from the newest one, and the run's last version, committed
+// (Checkpoint set) while it reads. Each is a snapshot of the run's own
+// documents so far, with the point where reading stops. A restarted
+// attempt continues from the newest one. The run's last version, committed
 // normally, has Checkpoint unset.
 type RunRecord struct {
 	// ID names the run; every attempt of a resumed run keeps it.
@@ -21,8 +21,8 @@ type RunRecord struct {
 	Key string `json:"key"`
 	// Checkpoint marks a version committed while the run was still reading.
 	Checkpoint bool `json:"checkpoint,omitempty"`
-	// Next is where the next attempt starts reading, for a checkpoint. It
-	// is nil on the run's last version.
+	// Next is the position the next attempt starts reading at, for a
+	// checkpoint. It is nil on the run's last version.
 	Next *ResumePoint `json:"next,omitempty"`
 	// Attempts counts the processes that worked on the run, 1 when it was
 	// never interrupted.
@@ -32,8 +32,8 @@ type RunRecord struct {
 }
 
 // ResumePoint is a position in a run's inputs, which are read one after
-// another in a fixed order: every record before record Record of input
-// number InputIndex (counted from 0 in reading order) is consumed, so its
+// another in a fixed order. Every record before record Record of input
+// number InputIndex (counted from 0 in reading order) is consumed: its
 // document is in a committed shard or was dropped.
 type ResumePoint struct {
 	InputIndex int    `json:"input_index"`
@@ -48,7 +48,7 @@ func (p ResumePoint) String() string { return p.Input + "#" + strconv.FormatInt(
 // partition, the offset of the first record it does not hold. Versions made
 // from Kafka are appended one after another, and a version's record covers
 // every partition any earlier version consumed, so the latest version alone
-// says where a consumer of the topic must start.
+// gives the offsets a consumer of the topic must start at.
 type KafkaRecord struct {
 	Topic string `json:"topic"`
 	Group string `json:"group"`

@@ -140,19 +140,55 @@ func (s *LocalStore) List(dir string) ([]string, error) {
 // WriteFile writes data to a temporary file in the same folder, syncs it,
 // renames it over name and syncs the folder, so the rename itself survives
 // a power loss.
-func (s *LocalStore) WriteFile(name string, data []byte) (err error) {
-	p, err := s.localPath(name)
+func (s *LocalStore) WriteFile(name string, data []byte) error {
+	p, temp, err := s.writeTemp(name, data)
 	if err != nil {
 		return err
 	}
+	if err := os.Rename(temp, p); err != nil {
+		os.Remove(temp)
+		return err
+	}
+	return SyncDir(filepath.Dir(p))
+}
+
+// WriteFileIfAbsent writes data to the file name as WriteFile does, but
+// only when name does not exist. Otherwise it returns an error that
+// matches fs.ErrExist. The data goes to a synced temporary file first,
+// which is then hard-linked to name. link(2) fails when name exists, so
+// the check and the write are one step, and a reader never sees a part of
+// data.
+func (s *LocalStore) WriteFileIfAbsent(name string, data []byte) error {
+	p, temp, err := s.writeTemp(name, data)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(temp)
+	// NOTE: file systems without hard links (some network and FUSE file
+	// systems) fail here, and so do commits to a root on them.
+	if err := os.Link(temp, p); err != nil {
+		return fmt.Errorf("creating %s: %w", p, err)
+	}
+	return SyncDir(filepath.Dir(p))
+}
+
+// writeTemp writes data to a synced temporary file in the folder of the
+// store file name, creating the folder when it is missing. It returns the
+// path of name and of the temporary file, which the caller renames, links
+// or removes.
+func (s *LocalStore) writeTemp(name string, data []byte) (p, temp string, err error) {
+	p, err = s.localPath(name)
+	if err != nil {
+		return "", "", err
+	}
 	dir := filepath.Dir(p)
 	if err := s.makeDirs(dir); err != nil {
-		return err
+		return "", "", err
 	}
 
 	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(p)+"-*")
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	defer func() {
 		if err != nil {
@@ -162,65 +198,19 @@ func (s *LocalStore) WriteFile(name string, data []byte) (err error) {
 	}()
 	// CreateTemp makes the file 0600; datasets are read by other users'
 	// training and analysis jobs, so it gets the usual 0644.
-	if err := f.Chmod(0o644); err != nil {
-		return err
+	if err = f.Chmod(0o644); err != nil {
+		return "", "", err
 	}
-	if _, err := f.Write(data); err != nil {
-		return err
+	if _, err = f.Write(data); err != nil {
+		return "", "", err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if err = f.Sync(); err != nil {
+		return "", "", err
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if err = f.Close(); err != nil {
+		return "", "", err
 	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return err
-	}
-	return SyncDir(dir)
-}
-
-// WriteFileIfAbsent writes data to the file name as WriteFile does, but
-// only when name does not exist. Otherwise it returns an error that
-// matches fs.ErrExist. The data goes to a synced temporary file first, which is
-// then hard-linked to name: link(2) fails when name exists, so the check
-// and the write are one step, and a reader never sees a part of data.
-func (s *LocalStore) WriteFileIfAbsent(name string, data []byte) (err error) {
-	p, err := s.localPath(name)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(p)
-	if err := s.makeDirs(dir); err != nil {
-		return err
-	}
-
-	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(p)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	// NOTE: file systems without hard links (some network and FUSE file
-	// systems) fail here, and so do commits to a root on them.
-	if err := os.Link(f.Name(), p); err != nil {
-		return fmt.Errorf("creating %s: %w", p, err)
-	}
-	return SyncDir(dir)
+	return p, f.Name(), nil
 }
 
 // Remove deletes the file name and syncs its folder, so the removal is

@@ -154,7 +154,7 @@ func URLDomain(u string) string {
 
 var _ pipeline.Sink = (*Balance)(nil)
 
-// Reset forgets every count, so the next Record covers only the batches
+// Reset clears every count, so the next Record covers only the batches
 // written after it. A Kafka run resets after each version, whose balance
 // counts that version's documents alone.
 func (a *Balance) Reset() {

@@ -95,10 +95,11 @@ type FileSource struct {
 	mu      sync.Mutex // guards records, which the sink reads while Run appends
 	records []pipeline.InputRecord
 
-	resume *sourceResume // where a resumed run starts, nil to read everything
+	resume *sourceResume // the start of a resumed run, nil to read everything
 }
 
-// sourceResume is where a resumed run starts reading; see SetResume.
+// sourceResume is the position a resumed run starts reading at; see
+// SetResume.
 type sourceResume struct {
 	point  pipeline.ResumePoint
 	prior  []pipeline.InputRecord
@@ -170,9 +171,9 @@ func (s *FileSource) InputsDone(n int) []pipeline.InputRecord {
 	return slices.Clone(s.records[:n])
 }
 
-// SetResume makes Run start at point instead of the beginning: the inputs
+// SetResume makes Run start at point instead of the beginning. The inputs
 // before point.InputIndex are not read again, and their records are taken
-// from prior; the input at that index is read from its start but its
+// from prior. The input at that index is read from its start, but its
 // records before point.Record are skipped. With replay set they are not
 // skipped but emitted in batches marked Replay, so stages whose state
 // depends on every document before the point (deduplication followed by a

@@ -110,7 +110,7 @@ type ParquetSink struct {
 	err     error      // first write error, returned by every later call
 
 	shards   []pipeline.ShardRecord
-	seal     SealPoint // where the last shard ended, for checkpoints
+	seal     SealPoint // state at the end of the last shard, for checkpoints
 	batchRow int       // row of the batch being written, for seal
 	batchSeq uint64    // sequence number of that batch
 	totals   pipeline.Totals

@@ -135,9 +135,9 @@ output:
 	if peak > backpressureRSSBound {
 		t.Errorf("peak RSS %d MB, over the bound of %d MB", peak>>20, backpressureRSSBound>>20)
 	}
-	// The sink took about 1 MB a second since the start; the source may be
+	// The sink took about 1 MB a second since the start. The source may be
 	// ahead of it by what the channels between stages and the fetch buffer
-	// hold, a few MB, not by the rest of the topic.
+	// contain, a few MB, but not by the rest of the topic.
 	if limit := 1.05e6*(elapsed+5) + 8e6; read > limit {
 		t.Errorf("the source passed on %.1f MB in %.0f s while the sink took 1 MB/s: it did not stop fetching", read/1e6, elapsed)
 	}

@@ -218,12 +218,14 @@ func orphanedRuns(store pipeline.Store, key string, now time.Time) ([]runPointer
 	if err != nil {
 		return nil, err
 	}
+
 	live := map[string]bool{}
 	for _, l := range leases {
 		if !l.Stale(now) {
 			live[l.Name] = true
 		}
 	}
+
 	var out []runPointer
 	progress := map[string]int64{}
 	for _, name := range names {
@@ -241,6 +243,7 @@ func orphanedRuns(store pipeline.Store, key string, now time.Time) ([]runPointer
 		}
 		out = append(out, r)
 	}
+
 	slices.SortStableFunc(out, func(a, b runPointer) int {
 		if d := progress[b.RunID] - progress[a.RunID]; d != 0 {
 			return int(min(max(d, -1), 1))
@@ -306,6 +309,7 @@ func (p *plan) removeOrphanFiles(since time.Time) error {
 			referenced[f.Path] = true
 		}
 	}
+
 	leases, err := pipeline.ReadLeases(p.store)
 	if err != nil {
 		return err
@@ -320,6 +324,7 @@ func (p *plan) removeOrphanFiles(since time.Time) error {
 			protectSince = start
 		}
 	}
+
 	cutoff := since.Add(-leaseClockSlack)
 	for _, dir := range gcDirs {
 		names, err := p.store.List(dir)
@@ -422,9 +427,7 @@ func (p *plan) runRecord(next *pipeline.ResumePoint) *pipeline.RunRecord {
 func mergeAttempt(m, from *pipeline.Manifest, replayed bool) {
 	m.Shards = append(slices.Clone(from.Shards), m.Shards...)
 	m.Rejects = append(slices.Clone(from.Rejects), m.Rejects...)
-	m.Totals = addTotals(from.Totals, m.Totals)
-	m.Languages = mergeTotals(from.Languages, m.Languages)
-	m.Sources = mergeTotals(from.Sources, m.Sources)
+	addKept(m, from)
 	if from.Balance != nil && m.Balance != nil && from.Balance.SourceKey == m.Balance.SourceKey {
 		m.Balance.Merge(from.Balance)
 	}
@@ -493,7 +496,7 @@ func (c *committer) Write(ctx context.Context, b *pipeline.Batch) error {
 	if b.Replay {
 		return nil // committed by an earlier attempt
 	}
-	if err := c.throttle(ctx, b.LiveTextBytes()); err != nil {
+	if err := c.throttle(ctx, b); err != nil {
 		return err
 	}
 	if c.p.kafka != nil {
@@ -504,6 +507,7 @@ func (c *committer) Write(ctx context.Context, b *pipeline.Batch) error {
 		return err
 	}
 	c.docsSince += int64(b.LiveCount())
+
 	seal := sink.LastSeal()
 	if c.p.run == nil || !seal.Valid() || seal.Shards <= c.sealed || seal.Batch != b.Seq || !c.due() {
 		return c.others.Write(ctx, b)
@@ -516,6 +520,7 @@ func (c *committer) Write(ctx context.Context, b *pipeline.Batch) error {
 	if err != nil {
 		return err
 	}
+
 	next, err := c.resumePoint(b, seal.Row)
 	if err != nil {
 		return err
@@ -523,6 +528,7 @@ func (c *committer) Write(ctx context.Context, b *pipeline.Batch) error {
 	if err := c.p.checkpoint(ctx, seal, next); err != nil {
 		return err
 	}
+
 	c.sealed = seal.Shards
 	c.last = time.Now()
 	c.docsSince = 0
@@ -538,9 +544,9 @@ func (c *committer) Close(ctx context.Context) error {
 	return c.others.Close(ctx)
 }
 
-// throttle waits until writing n more text bytes keeps the sink within
+// throttle waits until writing b's text keeps the sink within
 // output.max_bytes_per_second since its first write.
-func (c *committer) throttle(ctx context.Context, n int64) error {
+func (c *committer) throttle(ctx context.Context, b *pipeline.Batch) error {
 	rate := c.p.cfg.Output.MaxBytesPerSecond
 	if rate <= 0 {
 		return nil
@@ -548,7 +554,7 @@ func (c *committer) throttle(ctx context.Context, n int64) error {
 	if c.started.IsZero() {
 		c.started = time.Now()
 	}
-	c.written += n
+	c.written += b.LiveTextBytes()
 	ahead := time.Duration(float64(c.written)/float64(rate)*float64(time.Second)) - time.Since(c.started)
 	if ahead <= 0 {
 		return nil
@@ -561,7 +567,7 @@ func (c *committer) throttle(ctx context.Context, n int64) error {
 	}
 }
 
-// due reports whether output.commit_every asks for a commit now.
+// due reports whether a commit is due by output.commit_every.
 func (c *committer) due() bool {
 	every := c.p.cfg.Output.CommitEvery
 	if every == nil {
@@ -608,6 +614,7 @@ func (p *plan) checkpoint(ctx context.Context, seal stages.SealPoint, next *pipe
 	if err != nil && !errors.Is(err, pipeline.ErrNoVersions) {
 		return fmt.Errorf("reading the latest version: %w", err)
 	}
+
 	m, err := p.ownManifest("", "", parent)
 	if err != nil {
 		return err
@@ -620,10 +627,12 @@ func (p *plan) checkpoint(ctx context.Context, seal stages.SealPoint, next *pipe
 	}
 	m.Run = p.runRecord(next)
 	m.Message = fmt.Sprintf("checkpoint of run %s at %s", p.run.pointer.RunID, next)
+
 	id, err := pipeline.CommitHeld(p.store, m)
 	if err != nil {
 		return fmt.Errorf("committing checkpoint: %w", err)
 	}
+
 	previous := p.run.checkpoint
 	p.run.checkpoint = id
 	p.run.pointer.Checkpoint = id

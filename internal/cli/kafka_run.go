@@ -100,13 +100,19 @@ func (k *kafkaState) track(b *pipeline.Batch) error {
 	langs, sources := b.Strings(pipeline.ColLang), b.Strings(pipeline.ColSource)
 	offsets := b.Column(pipeline.ColInputOffset).(interface{ Value(int) int64 })
 	tokens := b.Column(pipeline.ColTokenCount).(interface{ Value(int) int32 })
+	// Rows of one partition come in runs, so the input name is parsed once
+	// per run.
+	lastInput, partition := "", int32(0)
 	for i := range b.Len() {
 		if !b.Alive(i) {
 			continue
 		}
-		_, partition, ok := stages.ParseKafkaInput(inputs.Value(i))
-		if !ok {
-			return fmt.Errorf("kafka commit: row %d of batch %d comes from %q, not from Kafka", i, b.Seq, inputs.Value(i))
+		if input := inputs.Value(i); input != lastInput {
+			_, p, ok := stages.ParseKafkaInput(input)
+			if !ok {
+				return fmt.Errorf("kafka commit: row %d of batch %d comes from %q, not from Kafka", i, b.Seq, input)
+			}
+			lastInput, partition = input, p
 		}
 		// The totals count what the shard writer counts: text bytes and
 		// the token_count column as it is.
@@ -395,6 +401,7 @@ func runKafka(ctx context.Context, p *plan, f *runFlags, stdout io.Writer, logge
 	if f.resume || f.restart {
 		logger.Info("--resume and --restart do not apply to Kafka: a run starts from the offsets of the latest version and of its consumer group")
 	}
+
 	k := p.cfg.Input.Kafka
 	logger.Info("run starting", "topic", k.Topic, "group", k.Group, "brokers", len(k.Brokers), "stages", len(p.pipeline.Stages), "output", p.cfg.Output.Root)
 	start := time.Now()
@@ -402,11 +409,13 @@ func runKafka(ctx context.Context, p *plan, f *runFlags, stdout io.Writer, logge
 		p.sink.Discard()
 		return fmt.Errorf("run stopped; versions committed before stay: %w", err)
 	}
+
 	id, m, err := p.commitKafka(ctx)
 	if err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
+
 	if m == nil && p.kafka.commits == 0 {
 		fmt.Fprintf(stdout, "no new record in topic %s for group %s; no version committed\n", k.Topic, k.Group)
 		return nil
@@ -422,6 +431,7 @@ func runKafka(ctx context.Context, p *plan, f *runFlags, stdout io.Writer, logge
 		}
 		id = latest
 	}
+
 	logger.Info("run finished", "version", id, "versions_committed", p.kafka.commits, "docs", m.Totals.Docs)
 	sum := newSummary(p.cfg.Output.Root, m, p.pipeline.Metrics(), elapsed, true)
 	if f.jsonOut {

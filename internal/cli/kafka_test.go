@@ -137,8 +137,8 @@ func committedOffsets(t *testing.T, addr, group, topic string) map[int32]int64 {
 }
 
 // TestKafkaRunCommitsVersionsBeforeOffsets reads a topic that kcat filled
-// and checks the commit protocol: every version is a child of the one
-// before, every produced document is in the last version once, and no
+// and checks the commit protocol. Every version is a child of the one
+// before, and every produced document is in the last version once. No
 // offset reaches the consumer group before a committed version holds it.
 func TestKafkaRunCommitsVersionsBeforeOffsets(t *testing.T) {
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "web"))
@@ -260,7 +260,7 @@ func mapsEqual(a, b map[int32]int64) bool {
 // partition can around a rebalance: two groups, so both get every
 // partition. Whichever commits a record second deletes its copy, so the
 // root holds each document once.
-func TestKafkaTwoReadersOfOneRecordKeepItOnce(t *testing.T) {
+func TestKafkaRecordReadTwiceKeptOnce(t *testing.T) {
 	addr := testutil.StartBroker(t, "", "web", 3)
 	root := t.TempDir()
 	lines, ids := kafkaDocs(t, 1500)

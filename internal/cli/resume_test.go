@@ -21,10 +21,10 @@ import (
 	"github.com/winnow-data/winnow/stages"
 )
 
-// writeCrawl writes files of JSON lines under a new folder: files*perFile
-// documents made from the sample's texts, each with a line of its own so
-// most are distinct, every seventh a copy of an earlier one for
-// exact_dedup to drop, and the sample's short pages for gopher_quality.
+// writeCrawl writes files*perFile documents made from the sample's texts
+// as gzipped JSON lines under a new folder. Each gets a line of its own,
+// so most are distinct. Every seventh is a copy of an earlier one for
+// exact_dedup to drop, and the sample's short pages are for gopher_quality.
 func writeCrawl(t *testing.T, files, perFile int) string {
 	t.Helper()
 	sample := readSample(t)

@@ -690,9 +690,7 @@ func appendVersion(m, prior *pipeline.Manifest) {
 	m.Shards = append(slices.Clone(prior.Shards), m.Shards...)
 	m.Deletions = slices.Clone(prior.Deletions)
 	m.Inputs = append(slices.Clone(prior.Inputs), m.Inputs...)
-	m.Totals = addTotals(prior.Totals, m.Totals)
-	m.Languages = mergeTotals(prior.Languages, m.Languages)
-	m.Sources = mergeTotals(prior.Sources, m.Sources)
+	addKept(m, prior)
 	// A balance covers a whole version or nothing: after a version without
 	// one, or one keyed by another source, the sum would mislead.
 	if prior.Balance == nil || m.Balance == nil || prior.Balance.SourceKey != m.Balance.SourceKey {
@@ -700,6 +698,14 @@ func appendVersion(m, prior *pipeline.Manifest) {
 		return
 	}
 	m.Balance.Merge(prior.Balance)
+}
+
+// addKept adds the kept totals of prior, by language and by source too,
+// to m's.
+func addKept(m, prior *pipeline.Manifest) {
+	m.Totals = addTotals(prior.Totals, m.Totals)
+	m.Languages = mergeTotals(prior.Languages, m.Languages)
+	m.Sources = mergeTotals(prior.Sources, m.Sources)
 }
 
 func addTotals(a, b pipeline.Totals) pipeline.Totals {

@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/winnow-data/winnow/objstore/s3test"
@@ -149,40 +145,13 @@ func TestS3InputMissingIsStartupError(t *testing.T) {
 	}
 }
 
-// failFirstGet fails the first GET of each object with 503 SlowDown and
-// forwards every other request to the server.
-type failFirstGet struct {
-	mu    sync.Mutex
-	seen  map[string]bool
-	proxy *httputil.ReverseProxy
-}
-
-func (f *failFirstGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && r.URL.RawQuery == "" {
-		f.mu.Lock()
-		first := !f.seen[r.URL.Path]
-		f.seen[r.URL.Path] = true
-		f.mu.Unlock()
-		if first {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>injected by the test</Message></Error>`)
-			return
-		}
-	}
-	f.proxy.ServeHTTP(w, r)
-}
-
 func TestS3InputRetriesTransientErrors(t *testing.T) {
 	srv := s3test.Start(t)
 	srv.MakeBucket("corpus")
 	dir := s3InputTree(t)
 	srv.AWS("s3", "cp", "--recursive", "--only-show-errors", dir, "s3://corpus/data")
 
-	target, _ := url.Parse(srv.Endpoint)
-	ff := &failFirstGet{seen: map[string]bool{}, proxy: httputil.NewSingleHostReverseProxy(target)}
-	proxy := httptest.NewServer(ff)
-	defer proxy.Close()
+	proxy := srv.FailFirst(http.MethodGet)
 
 	localRoot := t.TempDir()
 	mustRun(t, "-o", localRoot, "--skip", "langid", dir)
